@@ -1,0 +1,72 @@
+/*
+ * link.h - one TCP connection between the two ends, and the state
+ * machine that every flow of it sends through: connect (with backoff,
+ * resolving the name each time), queue while down, flush on up,
+ * backpressure while up.
+ */
+#ifndef UOT_LINK_H
+#define UOT_LINK_H
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "frame.h"
+#include "stats.h"
+
+struct event_base;
+struct evdns_base;
+struct link;
+
+enum link_state {
+	LINK_CLOSED,		/* no connection, none being made */
+	LINK_BACKOFF,		/* connect side: waiting to try again */
+	LINK_RESOLVING,		/* connect side: looking up the host name */
+	LINK_CONNECTING,	/* connect side: TCP handshake under way */
+	LINK_UP			/* frames flow */
+};
+
+struct link_config {
+	enum framing	framing;
+	size_t		queue_size;	/* bytes of frames held while down */
+	unsigned int	backoff_min_ms;
+	unsigned int	backoff_max_ms;
+	unsigned int	keepalive_s;	/* dead-peer budget, 0 = off */
+	size_t		high_water;	/* pause UDP reading above this */
+	size_t		low_water;	/* and resume at or below this */
+};
+
+/* How a link tells its owner what happened. */
+struct link_cbs {
+	/* A frame arrived; f->payload is valid only during the call. */
+	void	(*frame)(struct link *, const struct frame *, void *);
+	/* The state changed; the owner may free the link from here. */
+	void	(*state)(struct link *, enum link_state, void *);
+	/* Stop (1) or resume (0) reading what feeds this link. */
+	void	(*pause)(struct link *, int, void *);
+};
+
+#define LINK_HIGH_WATER		(1024 * 1024)
+#define LINK_LOW_WATER		(256 * 1024)
+#define LINK_CONNECT_TIMEOUT_S	10
+
+/* link.c */
+struct link	*link_new(struct event_base *, struct evdns_base *,
+		    const struct link_config *, const struct link_cbs *,
+		    void *);
+void		 link_free(struct link *);
+void		 link_connect(struct link *, const char *, uint16_t);
+void		 link_attach(struct link *, int, const struct sockaddr *);
+void		 link_close(struct link *, const char *);
+int		 link_send(struct link *, const struct sockaddr *,
+		    const void *, size_t);
+enum link_state	 link_state(const struct link *);
+const char	*link_state_name(enum link_state);
+const char	*link_peer(const struct link *);
+struct stats	*link_stats(struct link *);
+int		 link_paused(const struct link *);
+size_t		 link_pending(const struct link *);
+unsigned int	 link_backoff_next(struct link *);
+
+#endif

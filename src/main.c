@@ -1,0 +1,124 @@
+/*
+ * main.c - parse the command line, set up logging and the event loop,
+ * run the tunnel, and tear down in reverse order.
+ */
+#include "config.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/dns.h>
+#include <event2/event.h>
+
+#include "log.h"
+#include "options.h"
+#include "tunnel.h"
+
+/* How long a shutdown may spend writing out what is already framed. */
+#define MAIN_FLUSH_MS		2000
+#define MAIN_FLUSH_POLL_MS	20
+
+struct main_ctx {
+	struct event_base	*base;
+	struct tunnel		*tunnel;
+	struct event		*flush;
+	int			 flush_left_ms;
+};
+
+static void
+main_flushcb(evutil_socket_t fd, short events, void *arg)
+{
+	struct main_ctx	*ctx = arg;
+	struct timeval	 tv = { 0, MAIN_FLUSH_POLL_MS * 1000 };
+
+	(void)fd;
+	(void)events;
+	if (tunnel_pending(ctx->tunnel) == 0 || ctx->flush_left_ms <= 0) {
+		event_base_loopexit(ctx->base, NULL);
+		return;
+	}
+	ctx->flush_left_ms -= MAIN_FLUSH_POLL_MS;
+	evtimer_add(ctx->flush, &tv);
+}
+
+static void
+main_signalcb(evutil_socket_t sig, short events, void *arg)
+{
+	struct main_ctx	*ctx = arg;
+
+	(void)events;
+	if (sig == SIGUSR1) {
+		tunnel_log_stats(ctx->tunnel);
+		return;
+	}
+	if (ctx->flush_left_ms > 0) {
+		/* A second signal: stop now. */
+		event_base_loopexit(ctx->base, NULL);
+		return;
+	}
+	log_info("%s: shutting down", strsignal((int)sig));
+	tunnel_stop_input(ctx->tunnel);
+	ctx->flush_left_ms = MAIN_FLUSH_MS;
+	main_flushcb(-1, 0, ctx);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const int	 sigs[] = { SIGINT, SIGTERM, SIGUSR1 };
+	struct event		*sigev[sizeof sigs / sizeof sigs[0]];
+	struct options		 opts;
+	struct main_ctx		 ctx;
+	struct evdns_base	*dns = NULL;
+	char			 err[512];
+	size_t			 i;
+
+	switch (options_parse(&opts, argc, argv, err, sizeof err)) {
+	case OPTIONS_HELP:
+		options_usage(stdout);
+		return (0);
+	case OPTIONS_VERSION:
+		printf("%s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+		return (0);
+	case OPTIONS_ERROR:
+		fprintf(stderr, "udp-over-tcp: %s\n", err);
+		return (2);
+	case OPTIONS_RUN:
+		break;
+	}
+	log_init("udp-over-tcp", opts.verbosity);
+
+	/* A peer that vanishes must not kill us on the next write. */
+	signal(SIGPIPE, SIG_IGN);
+
+	memset(&ctx, 0, sizeof ctx);
+	if ((ctx.base = event_base_new()) == NULL)
+		fatalx("event_base_new");
+	if (opts.side == SIDE_CONNECT &&
+	    (dns = evdns_base_new(ctx.base,
+	    EVDNS_BASE_INITIALIZE_NAMESERVERS)) == NULL)
+		fatalx("evdns_base_new");
+	if ((ctx.tunnel = tunnel_new(ctx.base, dns, &opts)) == NULL)
+		return (1);
+	if ((ctx.flush = evtimer_new(ctx.base, main_flushcb, &ctx)) == NULL)
+		fatalx("evtimer_new");
+	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+		sigev[i] = evsignal_new(ctx.base, sigs[i], main_signalcb, &ctx);
+		if (sigev[i] == NULL || event_add(sigev[i], NULL) != 0)
+			fatalx("cannot catch signal %d", sigs[i]);
+	}
+
+	event_base_dispatch(ctx.base);
+
+	tunnel_log_stats(ctx.tunnel);
+	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		event_free(sigev[i]);
+	event_free(ctx.flush);
+	tunnel_free(ctx.tunnel);
+	if (dns != NULL)
+		evdns_base_free(dns, 1);
+	event_base_free(ctx.base);
+	return (0);
+}

@@ -1,0 +1,274 @@
+/*
+ * options.c - the command line into one struct. Nothing here exits or
+ * prints: errors come back as one line for main to show.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "options.h"
+
+enum {
+	OPT_DEBUG = 256,
+	OPT_FRAMING,
+	OPT_QUEUE_SIZE,
+	OPT_BACKOFF_MIN,
+	OPT_BACKOFF_MAX,
+	OPT_KEEPALIVE
+};
+
+static const struct option options_long[] = {
+	{ "tcp-listen",		required_argument,	NULL, 'l' },
+	{ "tcp-connect",	required_argument,	NULL, 't' },
+	{ "udp-bind",		required_argument,	NULL, 'u' },
+	{ "udp-sendto",		required_argument,	NULL, 'p' },
+	{ "verbose",		no_argument,		NULL, 'v' },
+	{ "debug",		no_argument,		NULL, OPT_DEBUG },
+	{ "framing",		required_argument,	NULL, OPT_FRAMING },
+	{ "queue-size",		required_argument,	NULL, OPT_QUEUE_SIZE },
+	{ "backoff-min",	required_argument,	NULL, OPT_BACKOFF_MIN },
+	{ "backoff-max",	required_argument,	NULL, OPT_BACKOFF_MAX },
+	{ "keepalive",		required_argument,	NULL, OPT_KEEPALIVE },
+	{ "help",		no_argument,		NULL, 'h' },
+	{ "version",		no_argument,		NULL, 'V' },
+	{ NULL,			0,			NULL, 0 }
+};
+
+static const char options_short[] = "+:l:t:u:p:vhV";
+
+static enum options_result options_error(char *, size_t, const char *, ...)
+    LOG_PRINTF(3, 4);
+static int	options_number(const char *, unsigned long long,
+		    unsigned long long, unsigned long long *);
+static const char *options_name(int);
+
+void
+options_defaults(struct options *opts)
+{
+	memset(opts, 0, sizeof *opts);
+	opts->framing = FRAMING_FLOW;
+	opts->verbosity = LOG_LEVEL_INFO;
+	opts->queue_size = OPTIONS_QUEUE_SIZE;
+	opts->backoff_min_ms = OPTIONS_BACKOFF_MIN_MS;
+	opts->backoff_max_ms = OPTIONS_BACKOFF_MAX_MS;
+	opts->keepalive_s = OPTIONS_KEEPALIVE_S;
+}
+
+void
+options_usage(FILE *f)
+{
+	fprintf(f,
+"usage: udp-over-tcp --tcp-listen [IP:]PORT --udp-bind BIND --udp-sendto DEST [options]\n"
+"       udp-over-tcp --tcp-connect ADDR --udp-bind BIND --udp-sendto DEST [options]\n"
+"\n"
+"  -l, --tcp-listen [IP:]PORT   accept TCP peers here (default IP 0.0.0.0)\n"
+"  -t, --tcp-connect ADDR       connect to HOST:PORT, IP:PORT, [IPv6]:PORT or PORT\n"
+"  -u, --udp-bind BIND          PORT, IP:PORT, [IPv6]:PORT; auto or IP:auto with\n"
+"                               --tcp-listen (one UDP socket per client flow)\n"
+"  -p, --udp-sendto DEST        PORT, HOST:PORT, IP:PORT, [IPv6]:PORT; IP:auto with\n"
+"                               --tcp-connect (replies go back to each client)\n"
+"      --framing NAME           flow (default), len32 or len16 (fixed mode only)\n"
+"      --queue-size BYTES       frames held while the link is down (default %d)\n"
+"      --backoff-min MS         first reconnect delay (default %d)\n"
+"      --backoff-max MS         longest reconnect delay (default %d)\n"
+"      --keepalive SECONDS      declare a silent peer dead after this (default %d, 0 off)\n"
+"  -v, --verbose                log flow events\n"
+"      --debug                  log every datagram\n"
+"  -h, --help                   show this help\n"
+"  -V, --version                show the version\n",
+	    OPTIONS_QUEUE_SIZE, OPTIONS_BACKOFF_MIN_MS, OPTIONS_BACKOFF_MAX_MS,
+	    OPTIONS_KEEPALIVE_S);
+}
+
+static enum options_result
+options_error(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return (OPTIONS_ERROR);
+}
+
+/* Plain decimal in [min, max]; no sign, no suffix, no overflow. */
+static int
+options_number(const char *s, unsigned long long min, unsigned long long max,
+    unsigned long long *out)
+{
+	unsigned long long	 v;
+	char			*end;
+
+	if (*s < '0' || *s > '9')
+		return (-1);
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return (-1);
+	*out = v;
+	return (0);
+}
+
+/* The long name of an option, for error lines. */
+static const char *
+options_name(int val)
+{
+	const struct option	*o;
+
+	for (o = options_long; o->name != NULL; o++)
+		if (o->val == val)
+			return (o->name);
+	return ("?");
+}
+
+static void
+options_reset_getopt(void)
+{
+#if HAVE_DECL_OPTRESET
+	optreset = 1;
+	optind = 1;
+#else
+	optind = 0;	/* glibc and musl: full re-initialisation */
+#endif
+	opterr = 0;
+}
+
+/* A numeric option's value, or an error line naming option and value. */
+#define OPTIONS_NUMBER(var, min, max, what) do {			\
+	unsigned long long v_;						\
+	if (options_number(optarg, (min), (max), &v_) != 0)		\
+		return (options_error(err, errlen,			\
+		    "--%s '%s': must be %s from %llu to %llu",		\
+		    options_name(ch), optarg, (what),			\
+		    (unsigned long long)(min), (unsigned long long)(max)));\
+	(var) = v_;							\
+} while (0)
+
+enum options_result
+options_parse(struct options *opts, int argc, char *argv[], char *err,
+    size_t errlen)
+{
+	const char	*why, *tcp_arg = NULL, *bind_arg = NULL;
+	const char	*sendto_arg = NULL;
+	int		 ch, have_listen = 0, have_connect = 0;
+
+	options_defaults(opts);
+	options_reset_getopt();
+	err[0] = '\0';
+
+	while ((ch = getopt_long(argc, argv, options_short, options_long,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'l':
+			have_listen = 1;
+			tcp_arg = optarg;
+			break;
+		case 't':
+			have_connect = 1;
+			tcp_arg = optarg;
+			break;
+		case 'u':
+			bind_arg = optarg;
+			break;
+		case 'p':
+			sendto_arg = optarg;
+			break;
+		case 'v':
+			if (opts->verbosity < LOG_LEVEL_VERBOSE)
+				opts->verbosity = LOG_LEVEL_VERBOSE;
+			break;
+		case OPT_DEBUG:
+			opts->verbosity = LOG_LEVEL_DEBUG;
+			break;
+		case OPT_FRAMING:
+			if (frame_parse_name(optarg, &opts->framing) != 0)
+				return (options_error(err, errlen,
+				    "--framing '%s': must be flow, len32 or "
+				    "len16", optarg));
+			break;
+		case OPT_QUEUE_SIZE:
+			OPTIONS_NUMBER(opts->queue_size, 0, 1ULL << 30,
+			    "a number of bytes");
+			break;
+		case OPT_BACKOFF_MIN:
+			OPTIONS_NUMBER(opts->backoff_min_ms, 1, 3600000,
+			    "milliseconds");
+			break;
+		case OPT_BACKOFF_MAX:
+			OPTIONS_NUMBER(opts->backoff_max_ms, 1, 3600000,
+			    "milliseconds");
+			break;
+		case OPT_KEEPALIVE:
+			OPTIONS_NUMBER(opts->keepalive_s, 0, 86400,
+			    "seconds");
+			break;
+		case 'h':
+			return (OPTIONS_HELP);
+		case 'V':
+			return (OPTIONS_VERSION);
+		case ':':
+			return (options_error(err, errlen,
+			    "option '%s' needs a value", argv[optind - 1]));
+		default:
+			if (optopt != 0 && optopt < 256)
+				return (options_error(err, errlen,
+				    "unknown option '-%c'", optopt));
+			return (options_error(err, errlen,
+			    "unknown option '%s'", argv[optind - 1]));
+		}
+	}
+	if (optind < argc)
+		return (options_error(err, errlen,
+		    "unexpected argument '%s'", argv[optind]));
+
+	if (have_listen && have_connect)
+		return (options_error(err, errlen,
+		    "--tcp-listen and --tcp-connect cannot be used together"));
+	if (!have_listen && !have_connect)
+		return (options_error(err, errlen,
+		    "one of --tcp-listen or --tcp-connect is required"));
+	if (bind_arg == NULL)
+		return (options_error(err, errlen, "--udp-bind is required"));
+	if (sendto_arg == NULL)
+		return (options_error(err, errlen,
+		    "--udp-sendto is required"));
+	opts->side = have_listen ? SIDE_LISTEN : SIDE_CONNECT;
+
+	if (addr_parse(&opts->tcp, tcp_arg, have_listen ? ADDR_LISTEN :
+	    ADDR_CONNECT, &why) != 0)
+		return (options_error(err, errlen, "--%s '%s': %s",
+		    have_listen ? "tcp-listen" : "tcp-connect", tcp_arg, why));
+	if (addr_parse(&opts->udp_bind, bind_arg, ADDR_BIND, &why) != 0)
+		return (options_error(err, errlen, "--udp-bind '%s': %s",
+		    bind_arg, why));
+	if (addr_parse(&opts->udp_sendto, sendto_arg, ADDR_SENDTO, &why) != 0)
+		return (options_error(err, errlen, "--udp-sendto '%s': %s",
+		    sendto_arg, why));
+
+	/* The seed's rules: each auto form belongs to one side. */
+	if (opts->udp_bind.is_auto && opts->side != SIDE_LISTEN)
+		return (options_error(err, errlen, "--udp-bind '%s': auto is "
+		    "for the listen side only (--tcp-listen)", bind_arg));
+	if (opts->udp_sendto.is_auto && opts->side != SIDE_CONNECT)
+		return (options_error(err, errlen, "--udp-sendto '%s': IP:auto "
+		    "is for the connect side only (--tcp-connect)",
+		    sendto_arg));
+	opts->auto_mode = opts->udp_bind.is_auto || opts->udp_sendto.is_auto;
+	if (opts->auto_mode && !frame_has_address(opts->framing))
+		return (options_error(err, errlen, "--framing '%s': carries no "
+		    "client address, so it cannot serve auto mode; use flow",
+		    frame_name(opts->framing)));
+	if (opts->backoff_min_ms > opts->backoff_max_ms)
+		return (options_error(err, errlen, "--backoff-min '%u': must "
+		    "not exceed --backoff-max (%u)", opts->backoff_min_ms,
+		    opts->backoff_max_ms));
+	return (OPTIONS_RUN);
+}

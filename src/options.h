@@ -1,0 +1,49 @@
+/* options.h - the command line, parsed into one struct. */
+#ifndef UOT_OPTIONS_H
+#define UOT_OPTIONS_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "addr.h"
+#include "frame.h"
+
+enum side {
+	SIDE_LISTEN,	/* --tcp-listen: accept TCP peers */
+	SIDE_CONNECT	/* --tcp-connect: dial the listen side */
+};
+
+struct options {
+	enum side		side;
+	struct addr_spec	tcp;		/* listen or connect address */
+	struct addr_spec	udp_bind;
+	struct addr_spec	udp_sendto;
+	enum framing		framing;
+	int			auto_mode;	/* bind auto or sendto IP:auto */
+	int			verbosity;	/* enum log_level */
+
+	size_t			queue_size;	/* bytes held while link down */
+	unsigned int		backoff_min_ms;
+	unsigned int		backoff_max_ms;
+	unsigned int		keepalive_s;	/* dead-peer budget, 0 = off */
+};
+
+#define OPTIONS_QUEUE_SIZE	(1024 * 1024)
+#define OPTIONS_BACKOFF_MIN_MS	100
+#define OPTIONS_BACKOFF_MAX_MS	5000
+#define OPTIONS_KEEPALIVE_S	30
+
+enum options_result {
+	OPTIONS_RUN,
+	OPTIONS_HELP,
+	OPTIONS_VERSION,
+	OPTIONS_ERROR		/* err holds one line saying why */
+};
+
+/* options.c */
+void			options_defaults(struct options *);
+enum options_result	options_parse(struct options *, int, char *[],
+			    char *, size_t);
+void			options_usage(FILE *);
+
+#endif

@@ -1,0 +1,27 @@
+/* stats.h - counters kept per link, logged on SIGUSR1 and at exit. */
+#ifndef UOT_STATS_H
+#define UOT_STATS_H
+
+#include <stdint.h>
+
+struct stats {
+	uint64_t	udp_in;		/* datagrams read from UDP for the link */
+	uint64_t	udp_in_bytes;
+	uint64_t	tcp_out;	/* frames put on the TCP stream */
+	uint64_t	tcp_in;		/* frames taken off the TCP stream */
+	uint64_t	udp_out;	/* datagrams sent on UDP */
+	uint64_t	udp_out_bytes;
+	uint64_t	queued;		/* frames held while the link was down */
+	uint64_t	drop_queue_full;	/* oldest queued frames dropped */
+	uint64_t	drop_link_down;	/* no queue room at all (size 0) */
+	uint64_t	drop_malformed;	/* bad frames skipped */
+	uint64_t	drop_udp_send;	/* UDP send failed (buffer full, ...) */
+	uint64_t	drop_unsent_bytes;	/* TCP output lost with a link */
+	uint64_t	udp_icmp;	/* ICMP errors reported on UDP sockets */
+	uint64_t	reconnects;
+};
+
+/* stats.c */
+void	stats_log(const char *, const struct stats *);
+
+#endif

@@ -1,0 +1,20 @@
+/* tunnel.h - what ties the UDP side to the links, for either side. */
+#ifndef UOT_TUNNEL_H
+#define UOT_TUNNEL_H
+
+#include <stddef.h>
+
+struct event_base;
+struct evdns_base;
+struct options;
+struct tunnel;
+
+/* tunnel.c */
+struct tunnel	*tunnel_new(struct event_base *, struct evdns_base *,
+		    const struct options *);
+void		 tunnel_free(struct tunnel *);
+void		 tunnel_stop_input(struct tunnel *);
+size_t		 tunnel_pending(struct tunnel *);
+void		 tunnel_log_stats(struct tunnel *);
+
+#endif
