@@ -131,18 +131,20 @@ int
 frame_encode(struct evbuffer *out, enum framing framing,
     const struct sockaddr *src, const void *payload, size_t len)
 {
-	unsigned char	hdr[FRAME_MAX_HEADER];
-	size_t		hlen;
+	struct evbuffer_iovec	v;
+	size_t			hlen;
 
 	if (len > FRAME_MAX_PAYLOAD)
 		return (-1);
-	hlen = frame_write_header(hdr, framing, src, len);
-	/* Room for both first, so header and payload share one chunk. */
-	if (evbuffer_expand(out, hlen + len) != 0)
+	/* One contiguous piece, committed whole or not at all. */
+	if (evbuffer_reserve_space(out, (ev_ssize_t)(FRAME_MAX_HEADER + len),
+	    &v, 1) != 1)
 		return (-1);
-	if (evbuffer_add(out, hdr, hlen) != 0)
-		return (-1);
-	if (len > 0 && evbuffer_add(out, payload, len) != 0)
+	hlen = frame_write_header(v.iov_base, framing, src, len);
+	if (len > 0)
+		memcpy((unsigned char *)v.iov_base + hlen, payload, len);
+	v.iov_len = hlen + len;
+	if (evbuffer_commit_space(out, &v, 1) != 0)
 		return (-1);
 	return (0);
 }

@@ -22,7 +22,10 @@ enum {
 	OPT_QUEUE_SIZE,
 	OPT_BACKOFF_MIN,
 	OPT_BACKOFF_MAX,
-	OPT_KEEPALIVE
+	OPT_KEEPALIVE,
+	OPT_FLOW_TIMEOUT,
+	OPT_MAX_FLOWS,
+	OPT_MAX_PEERS
 };
 
 static const struct option options_long[] = {
@@ -37,6 +40,9 @@ static const struct option options_long[] = {
 	{ "backoff-min",	required_argument,	NULL, OPT_BACKOFF_MIN },
 	{ "backoff-max",	required_argument,	NULL, OPT_BACKOFF_MAX },
 	{ "keepalive",		required_argument,	NULL, OPT_KEEPALIVE },
+	{ "flow-timeout",	required_argument,	NULL, OPT_FLOW_TIMEOUT },
+	{ "max-flows",		required_argument,	NULL, OPT_MAX_FLOWS },
+	{ "max-peers",		required_argument,	NULL, OPT_MAX_PEERS },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ "version",		no_argument,		NULL, 'V' },
 	{ NULL,			0,			NULL, 0 }
@@ -49,6 +55,8 @@ static enum options_result options_error(char *, size_t, const char *, ...)
 static int	options_number(const char *, unsigned long long,
 		    unsigned long long, unsigned long long *);
 static const char *options_name(int);
+static int	options_known(int);
+static void	options_reset_getopt(void);
 
 void
 options_defaults(struct options *opts)
@@ -60,6 +68,9 @@ options_defaults(struct options *opts)
 	opts->backoff_min_ms = OPTIONS_BACKOFF_MIN_MS;
 	opts->backoff_max_ms = OPTIONS_BACKOFF_MAX_MS;
 	opts->keepalive_s = OPTIONS_KEEPALIVE_S;
+	opts->flow_timeout_s = OPTIONS_FLOW_TIMEOUT_S;
+	opts->max_flows = OPTIONS_MAX_FLOWS;
+	opts->max_peers = OPTIONS_MAX_PEERS;
 }
 
 void
@@ -80,12 +91,16 @@ options_usage(FILE *f)
 "      --backoff-min MS         first reconnect delay (default %d)\n"
 "      --backoff-max MS         longest reconnect delay (default %d)\n"
 "      --keepalive SECONDS      declare a silent peer dead after this (default %d, 0 off)\n"
+"      --flow-timeout SECONDS   auto mode: close a flow idle this long (default %d)\n"
+"      --max-flows N            auto mode: most client flows at once (default %d)\n"
+"      --max-peers N            listen side, auto mode: most peers at once (default %d)\n"
 "  -v, --verbose                log flow events\n"
 "      --debug                  log every datagram\n"
 "  -h, --help                   show this help\n"
 "  -V, --version                show the version\n",
 	    OPTIONS_QUEUE_SIZE, OPTIONS_BACKOFF_MIN_MS, OPTIONS_BACKOFF_MAX_MS,
-	    OPTIONS_KEEPALIVE_S);
+	    OPTIONS_KEEPALIVE_S, OPTIONS_FLOW_TIMEOUT_S, OPTIONS_MAX_FLOWS,
+	    OPTIONS_MAX_PEERS);
 }
 
 static enum options_result
@@ -127,6 +142,17 @@ options_name(int val)
 		if (o->val == val)
 			return (o->name);
 	return ("?");
+}
+
+static int
+options_known(int val)
+{
+	const struct option	*o;
+
+	for (o = options_long; o->name != NULL; o++)
+		if (o->val == val)
+			return (1);
+	return (0);
 }
 
 static void
@@ -210,6 +236,17 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 			OPTIONS_NUMBER(opts->keepalive_s, 0, 86400,
 			    "seconds");
 			break;
+		case OPT_FLOW_TIMEOUT:
+			OPTIONS_NUMBER(opts->flow_timeout_s, 1, 604800,
+			    "seconds");
+			break;
+		case OPT_MAX_FLOWS:
+			OPTIONS_NUMBER(opts->max_flows, 1, 1000000,
+			    "a number");
+			break;
+		case OPT_MAX_PEERS:
+			OPTIONS_NUMBER(opts->max_peers, 1, 100000, "a number");
+			break;
 		case 'h':
 			return (OPTIONS_HELP);
 		case 'V':
@@ -218,11 +255,17 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 			return (options_error(err, errlen,
 			    "option '%s' needs a value", argv[optind - 1]));
 		default:
-			if (optopt != 0 && optopt < 256)
+			/* A known option here was given a value it takes not. */
+			if (optopt != 0 && options_known(optopt))
+				return (options_error(err, errlen,
+				    "option '--%s' takes no value",
+				    options_name(optopt)));
+			if (optopt != 0)
 				return (options_error(err, errlen,
 				    "unknown option '-%c'", optopt));
 			return (options_error(err, errlen,
-			    "unknown option '%s'", argv[optind - 1]));
+			    "unknown or ambiguous option '%s'",
+			    argv[optind - 1]));
 		}
 	}
 	if (optind < argc)

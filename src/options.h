@@ -26,12 +26,19 @@ struct options {
 	unsigned int		backoff_min_ms;
 	unsigned int		backoff_max_ms;
 	unsigned int		keepalive_s;	/* dead-peer budget, 0 = off */
+
+	unsigned int		flow_timeout_s;	/* auto mode: idle expiry */
+	size_t			max_flows;
+	size_t			max_peers;	/* listen side, auto mode */
 };
 
 #define OPTIONS_QUEUE_SIZE	(1024 * 1024)
 #define OPTIONS_BACKOFF_MIN_MS	100
 #define OPTIONS_BACKOFF_MAX_MS	5000
 #define OPTIONS_KEEPALIVE_S	30
+#define OPTIONS_FLOW_TIMEOUT_S	600
+#define OPTIONS_MAX_FLOWS	16384
+#define OPTIONS_MAX_PEERS	64
 
 enum options_result {
 	OPTIONS_RUN,

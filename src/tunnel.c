@@ -4,11 +4,17 @@
  * the link, and what the link delivers leaves that socket for
  * --udp-sendto. The connect side dials its link; the listen side keeps
  * one link and hands it each accepted peer, the newest replacing the old.
+ *
+ * Auto mode, connect side (--udp-sendto IP:auto): every client of the
+ * bound socket is a flow, and a frame coming back is sent to its flow's
+ * client, and only to a live flow. Auto mode, listen side (--udp-bind
+ * auto): each accepted peer is handed to peer.c.
  */
 #include "config.h"
 
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
 
 #include <errno.h>
 #include <stdlib.h>
@@ -18,10 +24,12 @@
 #include <event2/event.h>
 
 #include "addr.h"
+#include "flow.h"
 #include "link.h"
 #include "listen.h"
 #include "log.h"
 #include "options.h"
+#include "peer.h"
 #include "stats.h"
 #include "tunnel.h"
 #include "udp.h"
@@ -37,8 +45,11 @@ struct tunnel {
 	struct sockaddr_storage	 dest;		/* --udp-sendto */
 	socklen_t		 destlen;
 
-	struct link		*link;
+	struct link		*link;		/* all but listen-side auto */
 	struct listener		*listener;	/* listen side */
+	struct flow_table	*flows;		/* connect-side auto */
+	struct flow_limit	 limit;
+	struct peer_env		 peers;		/* listen-side auto */
 	struct log_ratelimit	 udp_rl;
 };
 
@@ -46,6 +57,9 @@ static void	tunnel_udp_readcb(evutil_socket_t, short, void *);
 static void	tunnel_framecb(struct link *, const struct frame *, void *);
 static void	tunnel_pausecb(struct link *, int, void *);
 static void	tunnel_acceptcb(int, const struct sockaddr *, void *);
+static int	tunnel_open_udp(struct tunnel *);
+static int	tunnel_flow_bind(struct tunnel *);
+static void	tunnel_summary(struct tunnel *);
 
 /* One buffer for every datagram read: the loop handles one at a time. */
 static unsigned char	tunnel_buf[UDP_MAX_PAYLOAD];
@@ -63,6 +77,13 @@ tunnel_link_config(const struct options *opts, struct link_config *cfg)
 	cfg->low_water = LINK_LOW_WATER;
 }
 
+/* Listen side with --udp-bind auto: each accepted peer gets its flows. */
+static int
+tunnel_is_peer_mode(const struct tunnel *t)
+{
+	return (t->opts->side == SIDE_LISTEN && t->opts->udp_bind.is_auto);
+}
+
 struct tunnel *
 tunnel_new(struct event_base *base, struct evdns_base *dns,
     const struct options *opts)
@@ -75,39 +96,41 @@ tunnel_new(struct event_base *base, struct evdns_base *dns,
 	struct sockaddr_storage		 ss;
 	socklen_t			 sslen;
 	const char			*why;
-	char				 a[ADDR_STRLEN], b[ADDR_STRLEN];
+	char				 a[ADDR_STRLEN];
 
 	if ((t = calloc(1, sizeof *t)) == NULL)
 		fatal("calloc");
 	t->base = base;
 	t->opts = opts;
 	t->udp_fd = -1;
+	t->limit.max = opts->max_flows;
+	tunnel_link_config(opts, &cfg);
 
-	if (opts->auto_mode) {
-		log_warnx("auto mode is not available yet");
-		goto fail;
-	}
-	if (addr_resolve(&opts->udp_sendto, AF_UNSPEC, &t->dest, &t->destlen,
-	    &why) != 0) {
+	if (!opts->udp_sendto.is_auto && addr_resolve(&opts->udp_sendto,
+	    AF_UNSPEC, &t->dest, &t->destlen, &why) != 0) {
 		log_warnx("--udp-sendto %s: %s", opts->udp_sendto.host, why);
 		goto fail;
 	}
-	if (addr_numeric(&opts->udp_bind, &ss, &sslen) != 0 ||
-	    (t->udp_fd = udp_open((struct sockaddr *)&ss, sslen)) == -1) {
-		log_warn("--udp-bind %s", addr_fmt((struct sockaddr *)&ss, a,
-		    sizeof a));
-		goto fail;
-	}
-	t->udp_ev = event_new(base, t->udp_fd, EV_READ | EV_PERSIST,
-	    tunnel_udp_readcb, t);
-	if (t->udp_ev == NULL)
-		fatalx("event_new");
-	event_add(t->udp_ev, NULL);
-	t->udp_reading = 1;
 
-	tunnel_link_config(opts, &cfg);
-	if ((t->link = link_new(base, dns, &cfg, &cbs, t)) == NULL)
-		fatalx("link_new");
+	if (tunnel_is_peer_mode(t)) {
+		if (tunnel_flow_bind(t) != 0)
+			goto fail;
+		t->peers.base = base;
+		t->peers.link_cfg = cfg;
+		memcpy(&t->peers.dest, &t->dest, sizeof t->dest);
+		t->peers.destlen = t->destlen;
+		t->peers.flow_timeout_s = opts->flow_timeout_s;
+		t->peers.limit = &t->limit;
+		t->peers.max_peers = opts->max_peers;
+	} else {
+		if (tunnel_open_udp(t) != 0)
+			goto fail;
+		if ((t->link = link_new(base, dns, &cfg, &cbs, t)) == NULL)
+			fatalx("link_new");
+		if (opts->udp_sendto.is_auto && (t->flows = flow_table_new(base,
+		    opts->flow_timeout_s, &t->limit, "local", t)) == NULL)
+			fatalx("flow_table_new");
+	}
 
 	if (opts->side == SIDE_LISTEN) {
 		if (addr_numeric(&opts->tcp, &ss, &sslen) != 0)
@@ -120,19 +143,7 @@ tunnel_new(struct event_base *base, struct evdns_base *dns,
 			goto fail;
 		}
 	}
-
-	addr_numeric(&opts->udp_bind, &ss, &sslen);
-	addr_fmt((struct sockaddr *)&ss, a, sizeof a);
-	addr_fmt((struct sockaddr *)&t->dest, b, sizeof b);
-	if (opts->side == SIDE_LISTEN)
-		log_info("listening on %s (tcp), udp %s -> %s, framing %s, "
-		    "fixed mode", listener_name(t->listener), a, b,
-		    frame_name(opts->framing));
-	else
-		log_info("connecting to %s:%u (tcp), udp %s -> %s, framing "
-		    "%s, fixed mode", opts->tcp.host, opts->tcp.port, a, b,
-		    frame_name(opts->framing));
-
+	tunnel_summary(t);
 	if (opts->side == SIDE_CONNECT)
 		link_connect(t->link, opts->tcp.host, opts->tcp.port);
 	return (t);
@@ -142,12 +153,108 @@ fail:
 	return (NULL);
 }
 
+/* The socket bound at --udp-bind, read with one persistent event. */
+static int
+tunnel_open_udp(struct tunnel *t)
+{
+	struct sockaddr_storage	ss;
+	socklen_t		sslen;
+	char			a[ADDR_STRLEN];
+
+	if (addr_numeric(&t->opts->udp_bind, &ss, &sslen) != 0)
+		fatalx("--udp-bind is not numeric");
+	if ((t->udp_fd = udp_open((struct sockaddr *)&ss, sslen)) == -1) {
+		log_warn("--udp-bind %s", addr_fmt((struct sockaddr *)&ss, a,
+		    sizeof a));
+		return (-1);
+	}
+	t->udp_ev = event_new(t->base, t->udp_fd, EV_READ | EV_PERSIST,
+	    tunnel_udp_readcb, t);
+	if (t->udp_ev == NULL)
+		fatalx("event_new");
+	event_add(t->udp_ev, NULL);
+	t->udp_reading = 1;
+	return (0);
+}
+
+/*
+ * Where flow sockets bind: the IP of --udp-bind IP:auto, or the
+ * wildcard of --udp-sendto's family; always port 0 (the kernel picks).
+ */
+static int
+tunnel_flow_bind(struct tunnel *t)
+{
+	struct sockaddr_storage	*ss = &t->peers.flow_bind;
+	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
+	int			 family = t->dest.ss_family;
+
+	memset(ss, 0, sizeof *ss);
+	if (t->opts->udp_bind.host[0] != '\0') {
+		if (addr_numeric(&t->opts->udp_bind, ss,
+		    &t->peers.flow_bindlen) != 0)
+			fatalx("--udp-bind is not numeric");
+		if (ss->ss_family != family) {
+			log_warnx("--udp-bind %s:auto: not the address family "
+			    "of --udp-sendto", t->opts->udp_bind.host);
+			return (-1);
+		}
+		return (0);
+	}
+	if (family == AF_INET6) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_addr = in6addr_any;
+		t->peers.flow_bindlen = sizeof *sin6;
+	} else {
+		sin->sin_family = AF_INET;
+		sin->sin_addr.s_addr = htonl(INADDR_ANY);
+		t->peers.flow_bindlen = sizeof *sin;
+	}
+	return (0);
+}
+
+/* One line at start-up: side, addresses, framing and mode. */
+static void
+tunnel_summary(struct tunnel *t)
+{
+	const struct options	*opts = t->opts;
+	char			 tcp[ADDR_HOSTLEN + 32];
+	char			 bind[ADDR_HOSTLEN + 8];
+	char			 dest[ADDR_STRLEN];
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+
+	if (opts->side == SIDE_LISTEN)
+		snprintf(tcp, sizeof tcp, "listening on %s",
+		    listener_name(t->listener));
+	else
+		snprintf(tcp, sizeof tcp, strchr(opts->tcp.host, ':') ?
+		    "connecting to [%s]:%u" : "connecting to %s:%u",
+		    opts->tcp.host, opts->tcp.port);
+	if (opts->udp_bind.is_auto)
+		snprintf(bind, sizeof bind, "%s:auto", opts->udp_bind.host[0] ?
+		    opts->udp_bind.host : "*");
+	else {
+		addr_numeric(&opts->udp_bind, &ss, &sslen);
+		addr_fmt((struct sockaddr *)&ss, bind, sizeof bind);
+	}
+	if (opts->udp_sendto.is_auto)
+		snprintf(dest, sizeof dest, "each client");
+	else
+		addr_fmt((struct sockaddr *)&t->dest, dest, sizeof dest);
+	log_info("%s (tcp), udp %s -> %s, framing %s, %s mode", tcp, bind,
+	    dest, frame_name(opts->framing), opts->auto_mode ? "auto" :
+	    "fixed");
+}
+
 void
 tunnel_free(struct tunnel *t)
 {
 	if (t == NULL)
 		return;
 	listener_free(t->listener);
+	peer_free_all(&t->peers);
+	flow_table_free(t->flows);
 	link_free(t->link);
 	if (t->udp_ev != NULL)
 		event_free(t->udp_ev);
@@ -165,30 +272,46 @@ tunnel_stop_input(struct tunnel *t)
 		event_del(t->udp_ev);
 		t->udp_reading = 0;
 	}
+	peer_stop_input(&t->peers);
 	if (t->listener != NULL)
 		listener_pause(t->listener);
 }
 
-/* Bytes still on their way to the peer. */
+/* Bytes still on their way to the peers. */
 size_t
 tunnel_pending(struct tunnel *t)
 {
-	return (link_pending(t->link));
+	return ((t->link != NULL ? link_pending(t->link) : 0) +
+	    peer_pending(&t->peers));
 }
 
 void
 tunnel_log_stats(struct tunnel *t)
 {
-	stats_log(link_peer(t->link), link_stats(t->link));
+	if (t->link != NULL)
+		stats_log(link_peer(t->link), link_stats(t->link));
+	else
+		peer_log_stats(&t->peers);
+	if (t->opts->auto_mode)
+		log_info("stats flows: active %zu, created %llu, expired %llu, "
+		    "refused %llu", t->limit.active,
+		    (unsigned long long)t->limit.created,
+		    (unsigned long long)t->limit.expired,
+		    (unsigned long long)t->limit.refused);
 }
 
-/* Datagrams in: read a batch, frame each onto the link. */
+/*
+ * Datagrams in on the bound socket: read a batch, frame each onto the
+ * link. In auto mode each client is a flow, made on its first datagram.
+ */
 static void
 tunnel_udp_readcb(evutil_socket_t fd, short events, void *arg)
 {
 	struct tunnel		*t = arg;
 	struct stats		*st = link_stats(t->link);
 	struct sockaddr_storage	 from;
+	struct sockaddr		*sa = (struct sockaddr *)&from;
+	struct flow		*flow;
 	socklen_t		 fromlen;
 	ssize_t			 n;
 	int			 i;
@@ -204,27 +327,57 @@ tunnel_udp_readcb(evutil_socket_t fd, short events, void *arg)
 				log_warn("udp receive");
 			return;
 		}
+		if (t->flows != NULL) {
+			if ((flow = flow_lookup(t->flows, sa)) == NULL) {
+				flow = flow_create(t->flows, sa, -1, NULL);
+				if (flow == NULL)
+					continue;	/* over --max-flows */
+				log_verbose("flow %s (peer %s): new",
+				    addr_fmt(sa, a, sizeof a),
+				    link_peer(t->link));
+			}
+			flow_touch(flow);
+		}
 		if (log_debug_enabled())
 			log_debug("udp %s: %zd bytes -> link %s",
-			    addr_fmt((struct sockaddr *)&from, a, sizeof a), n,
-			    link_peer(t->link));
-		link_send(t->link, (struct sockaddr *)&from, tunnel_buf,
-		    (size_t)n);
+			    addr_fmt(sa, a, sizeof a), n, link_peer(t->link));
+		link_send(t->link, sa, tunnel_buf, (size_t)n);
 	}
 }
 
-/* A frame from the peer leaves the bound socket for --udp-sendto. */
+/*
+ * A frame from the peer leaves the bound socket: for --udp-sendto, or
+ * in auto mode for the client of its flow, if that flow is live.
+ */
 static void
 tunnel_framecb(struct link *link, const struct frame *f, void *arg)
 {
-	struct tunnel	*t = arg;
-	char		 a[ADDR_STRLEN];
+	struct tunnel		*t = arg;
+	const struct sockaddr	*to = (const struct sockaddr *)&t->dest;
+	socklen_t		 tolen = t->destlen;
+	struct flow		*flow;
+	char			 a[ADDR_STRLEN];
 
+	if (t->flows != NULL) {
+		flow = flow_lookup(t->flows, (const struct sockaddr *)&f->src);
+		if (flow == NULL) {
+			link_stats(link)->drop_no_flow++;
+			if (log_debug_enabled())
+				log_debug("link %s: %zu bytes for %s, which "
+				    "is no live flow: dropped",
+				    link_peer(link), f->len, addr_fmt(
+				    (const struct sockaddr *)&f->src, a,
+				    sizeof a));
+			return;
+		}
+		flow_touch(flow);
+		to = flow_client(flow);
+		tolen = flow_client_len(flow);
+	}
 	if (log_debug_enabled())
 		log_debug("link %s: %zu bytes -> udp %s", link_peer(link),
-		    f->len, addr_fmt((struct sockaddr *)&t->dest, a, sizeof a));
-	udp_send(t->udp_fd, f->payload, f->len, (struct sockaddr *)&t->dest,
-	    t->destlen, link_stats(link));
+		    f->len, addr_fmt(to, a, sizeof a));
+	udp_send(t->udp_fd, f->payload, f->len, to, tolen, link_stats(link));
 }
 
 /* Backpressure: the TCP output is full, so stop reading UDP for now. */
@@ -243,11 +396,17 @@ tunnel_pausecb(struct link *link, int paused, void *arg)
 	}
 }
 
-/* Fixed mode has one peer: the newest connection replaces the old. */
+/*
+ * Fixed mode has one peer: the newest connection replaces the old. In
+ * auto mode every peer gets its own link and flows.
+ */
 static void
 tunnel_acceptcb(int fd, const struct sockaddr *sa, void *arg)
 {
 	struct tunnel	*t = arg;
 
-	link_attach(t->link, fd, sa);
+	if (tunnel_is_peer_mode(t))
+		peer_accept(&t->peers, fd, sa);
+	else
+		link_attach(t->link, fd, sa);
 }

@@ -1,0 +1,265 @@
+/*
+ * peer.c - the listen side in auto mode. Each accepted connection is a
+ * peer: a link plus a flow table. A frame from the peer names its
+ * client; the first frame of a client opens that flow's own UDP socket
+ * (so the server sees one source per client), and whatever the server
+ * sends back to that socket is framed with the client's address the
+ * moment it arrives. When the peer's link goes, its flows go with it.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/util.h>
+#include <utlist.h>
+
+#include "addr.h"
+#include "flow.h"
+#include "link.h"
+#include "log.h"
+#include "peer.h"
+#include "stats.h"
+#include "udp.h"
+
+struct peer {
+	struct peer_env		*env;
+	struct link		*link;
+	struct flow_table	*flows;
+	struct peer		*prev, *next;
+};
+
+static void	peer_framecb(struct link *, const struct frame *, void *);
+static void	peer_statecb(struct link *, enum link_state, void *);
+static void	peer_pausecb(struct link *, int, void *);
+static void	peer_flow_readcb(struct flow *, void *);
+static void	peer_free(struct peer *);
+
+static unsigned char	peer_buf[UDP_MAX_PAYLOAD];
+
+void
+peer_accept(struct peer_env *env, int fd, const struct sockaddr *sa)
+{
+	static const struct link_cbs	 cbs = {
+		peer_framecb, peer_statecb, peer_pausecb
+	};
+	struct peer			*peer;
+	char				 a[ADDR_STRLEN];
+
+	if (env->npeers >= env->max_peers) {
+		if (log_ratelimit(&env->refuse_rl))
+			log_warnx("peer %s: refused, already %zu peers "
+			    "(--max-peers)", addr_fmt(sa, a, sizeof a),
+			    env->npeers);
+		evutil_closesocket(fd);
+		return;
+	}
+	if ((peer = calloc(1, sizeof *peer)) == NULL) {
+		log_warnx("peer %s: out of memory", addr_fmt(sa, a, sizeof a));
+		evutil_closesocket(fd);
+		return;
+	}
+	peer->env = env;
+	addr_fmt(sa, a, sizeof a);
+	peer->link = link_new(env->base, NULL, &env->link_cfg, &cbs, peer);
+	peer->flows = flow_table_new(env->base, env->flow_timeout_s,
+	    env->limit, a, peer);
+	if (peer->link == NULL || peer->flows == NULL) {
+		log_warnx("peer %s: out of memory", a);
+		evutil_closesocket(fd);
+		peer_free(peer);
+		return;
+	}
+	DL_APPEND(env->peers, peer);
+	env->npeers++;
+	link_attach(peer->link, fd, sa);
+}
+
+/* Frees the peer, its link and its flows; safe from the link's callbacks. */
+static void
+peer_free(struct peer *peer)
+{
+	struct peer_env	*env = peer->env;
+	struct stats	*st, *sum = &env->closed;
+
+	if (peer->prev != NULL) {
+		DL_DELETE(env->peers, peer);
+		env->npeers--;
+	}
+	if (peer->link != NULL) {
+		st = link_stats(peer->link);
+		sum->udp_in += st->udp_in;
+		sum->udp_in_bytes += st->udp_in_bytes;
+		sum->tcp_out += st->tcp_out;
+		sum->tcp_in += st->tcp_in;
+		sum->udp_out += st->udp_out;
+		sum->udp_out_bytes += st->udp_out_bytes;
+		sum->drop_malformed += st->drop_malformed;
+		sum->drop_udp_send += st->drop_udp_send;
+		sum->drop_no_socket += st->drop_no_socket;
+		sum->drop_unsent_bytes += st->drop_unsent_bytes;
+		sum->udp_icmp += st->udp_icmp;
+	}
+	flow_table_free(peer->flows);
+	link_free(peer->link);
+	free(peer);
+}
+
+void
+peer_free_all(struct peer_env *env)
+{
+	struct peer	*peer, *tmp;
+
+	DL_FOREACH_SAFE(env->peers, peer, tmp)
+		peer_free(peer);
+}
+
+/* Shutting down: no more reading from any flow socket. */
+void
+peer_stop_input(struct peer_env *env)
+{
+	struct peer	*peer;
+
+	env->stopped = 1;
+	DL_FOREACH(env->peers, peer)
+		flow_pause(peer->flows, 1);
+}
+
+size_t
+peer_pending(struct peer_env *env)
+{
+	struct peer	*peer;
+	size_t		 n = 0;
+
+	DL_FOREACH(env->peers, peer)
+		n += link_pending(peer->link);
+	return (n);
+}
+
+void
+peer_log_stats(struct peer_env *env)
+{
+	struct peer	*peer;
+	char		 who[ADDR_HOSTLEN + 32];
+
+	DL_FOREACH(env->peers, peer) {
+		snprintf(who, sizeof who, "%s (%zu flows)",
+		    link_peer(peer->link), flow_table_count(peer->flows));
+		stats_log(who, link_stats(peer->link));
+	}
+	stats_log("of closed peers", &env->closed);
+}
+
+/* The peer's link is gone: so are its flows (the seed's rule). */
+static void
+peer_statecb(struct link *link, enum link_state state, void *arg)
+{
+	struct peer	*peer = arg;
+
+	(void)link;
+	if (state == LINK_CLOSED)
+		peer_free(peer);
+}
+
+static void
+peer_pausecb(struct link *link, int paused, void *arg)
+{
+	struct peer	*peer = arg;
+
+	(void)link;
+	if (!paused && peer->env->stopped)
+		return;
+	flow_pause(peer->flows, paused);
+}
+
+/* A flow's own socket towards the server: bound to IP:0, connected. */
+static struct flow *
+peer_flow_open(struct peer *peer, const struct sockaddr *client)
+{
+	struct peer_env		*env = peer->env;
+	struct flow		*flow;
+	struct sockaddr_storage	 local;
+	socklen_t		 locallen = sizeof local;
+	char			 a[ADDR_STRLEN], b[ADDR_STRLEN];
+	int			 fd;
+
+	fd = udp_open((struct sockaddr *)&env->flow_bind, env->flow_bindlen);
+	if (fd == -1 || connect(fd, (struct sockaddr *)&env->dest,
+	    env->destlen) != 0) {
+		if (log_ratelimit(&env->socket_rl))
+			log_warn("flow %s (peer %s): no socket, datagram "
+			    "dropped", addr_fmt(client, a, sizeof a),
+			    link_peer(peer->link));
+		if (fd != -1)
+			close(fd);
+		link_stats(peer->link)->drop_no_socket++;
+		return (NULL);
+	}
+	if ((flow = flow_create(peer->flows, client, fd,
+	    peer_flow_readcb)) == NULL)
+		return (NULL);
+	if (log_verbose_enabled()) {
+		if (getsockname(fd, (struct sockaddr *)&local, &locallen) != 0)
+			memset(&local, 0, sizeof local);
+		log_verbose("flow %s (peer %s): new, socket %s",
+		    addr_fmt(client, a, sizeof a), link_peer(peer->link),
+		    addr_fmt((struct sockaddr *)&local, b, sizeof b));
+	}
+	return (flow);
+}
+
+/* A frame from the peer: to the server, from its client's own socket. */
+static void
+peer_framecb(struct link *link, const struct frame *f, void *arg)
+{
+	struct peer	*peer = arg;
+	struct flow	*flow;
+	char		 a[ADDR_STRLEN];
+
+	flow = flow_lookup(peer->flows, (const struct sockaddr *)&f->src);
+	if (flow == NULL &&
+	    (flow = peer_flow_open(peer, (const struct sockaddr *)&f->src)) ==
+	    NULL)
+		return;
+	if (log_debug_enabled())
+		log_debug("flow %s (peer %s): %zu bytes -> server",
+		    addr_fmt(flow_client(flow), a, sizeof a), link_peer(link),
+		    f->len);
+	flow_touch(flow);
+	udp_send(flow_fd(flow), f->payload, f->len, NULL, 0,
+	    link_stats(link));
+}
+
+/* The server answered on a flow's socket: frame it back at once. */
+static void
+peer_flow_readcb(struct flow *flow, void *arg)
+{
+	struct peer		*peer = arg;
+	struct stats		*st = link_stats(peer->link);
+	struct sockaddr_storage	 from;
+	socklen_t		 fromlen;
+	ssize_t			 n;
+	int			 i;
+	char			 a[ADDR_STRLEN];
+
+	for (i = 0; i < UDP_READ_BATCH; i++) {
+		n = udp_recv(flow_fd(flow), peer_buf, sizeof peer_buf, &from,
+		    &fromlen, st);
+		if (n < 0)
+			return;
+		if (log_debug_enabled())
+			log_debug("flow %s (peer %s): %zd bytes <- server",
+			    addr_fmt(flow_client(flow), a, sizeof a),
+			    link_peer(peer->link), n);
+		flow_touch(flow);
+		link_send(peer->link, flow_client(flow), peer_buf, (size_t)n);
+		if (link_paused(peer->link))
+			return;
+	}
+}
