@@ -150,68 +150,83 @@ frame_encode(struct evbuffer *out, enum framing framing,
 }
 
 /*
- * Says how long the frame at the front of in is on the wire, once its
- * length field is there. Never trusts a length beyond the protocol's.
+ * Reads the length field at p (n bytes available) into the frame's
+ * length on the wire. Never trusts a length beyond the protocol's.
  */
-enum frame_result
-frame_peek_len(struct evbuffer *in, enum framing framing, size_t *wire_len)
+static enum frame_result
+frame_len_field(const unsigned char *p, size_t n, enum framing framing,
+    size_t *wire_len)
 {
-	unsigned char	 hdr[4];
-	size_t		 have = evbuffer_get_length(in);
-	uint32_t	 len;
+	uint32_t	len;
 
 	switch (framing) {
 	case FRAMING_LEN16:
-		if (have < 2)
+		if (n < 2)
 			return (FRAME_PARTIAL);
-		evbuffer_copyout(in, hdr, 2);
-		*wire_len = 2 + ((size_t)hdr[0] << 8 | hdr[1]);
-		break;
+		*wire_len = 2 + ((size_t)p[0] << 8 | p[1]);
+		return (FRAME_OK);
 	case FRAMING_LEN32:
-		if (have < 4)
+		if (n < 4)
 			return (FRAME_PARTIAL);
-		evbuffer_copyout(in, hdr, 4);
-		len = frame_get_le32(hdr);
-		if (len > FRAME_MAX_PAYLOAD)
+		if ((len = frame_get_le32(p)) > FRAME_MAX_PAYLOAD)
 			return (FRAME_OVERSIZED);
 		*wire_len = 4 + (size_t)len;
-		break;
+		return (FRAME_OK);
 	case FRAMING_FLOW:
-		if (have < 4)
+		if (n < 4)
 			return (FRAME_PARTIAL);
-		evbuffer_copyout(in, hdr, 4);
-		len = frame_get_le32(hdr);
+		len = frame_get_le32(p);
 		if (len > FRAME_FLOW_ADDRLEN + FRAME_MAX_PAYLOAD)
 			return (FRAME_OVERSIZED);
 		*wire_len = 4 + (size_t)len;
-		if (have < *wire_len)
-			return (FRAME_PARTIAL);
-		if (len < FRAME_FLOW_ADDRLEN)
-			return (FRAME_MALFORMED);
 		return (FRAME_OK);
 	}
-	return (have < *wire_len ? FRAME_PARTIAL : FRAME_OK);
+	return (FRAME_OVERSIZED);
+}
+
+/* With the length known: is all of it here, and is it well formed? */
+static enum frame_result
+frame_judge(size_t have, enum framing framing, size_t wire_len)
+{
+	if (have < wire_len)
+		return (FRAME_PARTIAL);
+	if (framing == FRAMING_FLOW && wire_len < 4 + FRAME_FLOW_ADDRLEN)
+		return (FRAME_MALFORMED);
+	return (FRAME_OK);
+}
+
+/* Says how long the frame at the front of in is, without draining. */
+enum frame_result
+frame_peek_len(struct evbuffer *in, enum framing framing, size_t *wire_len)
+{
+	unsigned char		hdr[4];
+	ev_ssize_t		n;
+	enum frame_result	r;
+
+	if ((n = evbuffer_copyout(in, hdr, sizeof hdr)) < 0)
+		return (FRAME_PARTIAL);
+	if ((r = frame_len_field(hdr, (size_t)n, framing, wire_len)) !=
+	    FRAME_OK)
+		return (r);
+	return (frame_judge(evbuffer_get_length(in), framing, *wire_len));
 }
 
 /*
- * Looks at the frame at the front of in without draining it. On
- * FRAME_OK the payload is contiguous (only this frame is pulled up) and
- * valid until the caller drains f->wire_len; on FRAME_MALFORMED the
- * caller drains f->wire_len and goes on.
+ * Reads the frame at p, n bytes available, in place: on FRAME_OK the
+ * payload points into p. On FRAME_MALFORMED the caller skips wire_len.
  */
 enum frame_result
-frame_decode(struct evbuffer *in, enum framing framing, struct frame *f)
+frame_parse(const unsigned char *p, size_t n, enum framing framing,
+    struct frame *f)
 {
-	enum frame_result	 r;
-	const unsigned char	*p;
-	size_t			 hlen = frame_header_len(framing);
-	uint16_t		 port;
+	enum frame_result	r;
+	size_t			hlen = frame_header_len(framing);
+	uint16_t		port;
 
 	f->has_src = 0;
-	if ((r = frame_peek_len(in, framing, &f->wire_len)) != FRAME_OK)
+	if ((r = frame_len_field(p, n, framing, &f->wire_len)) != FRAME_OK ||
+	    (r = frame_judge(n, framing, f->wire_len)) != FRAME_OK)
 		return (r);
-	if ((p = evbuffer_pullup(in, (ev_ssize_t)f->wire_len)) == NULL)
-		return (FRAME_PARTIAL);
 	f->payload = p + hlen;
 	f->len = f->wire_len - hlen;
 	if (framing != FRAMING_FLOW)
@@ -234,4 +249,24 @@ frame_decode(struct evbuffer *in, enum framing framing, struct frame *f)
 		memcpy(&sin6->sin6_addr, p + 6, 16);
 	}
 	return (FRAME_OK);
+}
+
+/*
+ * Looks at the frame at the front of in without draining it. On
+ * FRAME_OK the payload is contiguous (only this frame is pulled up) and
+ * valid until the caller drains f->wire_len; on FRAME_MALFORMED the
+ * caller drains f->wire_len and goes on.
+ */
+enum frame_result
+frame_decode(struct evbuffer *in, enum framing framing, struct frame *f)
+{
+	enum frame_result	 r;
+	const unsigned char	*p;
+
+	f->has_src = 0;
+	if ((r = frame_peek_len(in, framing, &f->wire_len)) != FRAME_OK)
+		return (r);
+	if ((p = evbuffer_pullup(in, (ev_ssize_t)f->wire_len)) == NULL)
+		return (FRAME_PARTIAL);
+	return (frame_parse(p, f->wire_len, framing, f));
 }

@@ -46,5 +46,7 @@ enum frame_result	 frame_decode(struct evbuffer *, enum framing,
 			     struct frame *);
 enum frame_result	 frame_peek_len(struct evbuffer *, enum framing,
 			     size_t *);
+enum frame_result	 frame_parse(const unsigned char *, size_t,
+			     enum framing, struct frame *);
 
 #endif

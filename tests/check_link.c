@@ -1,0 +1,1369 @@
+/*
+ * check_link.c - unit tests for the link state machine (link.c), on a
+ * real event base over loopback TCP with ephemeral ports.
+ *
+ * The test plays the far end itself: a listening socket it binds to
+ * 127.0.0.1:0 (left unlistened while a refusal is wanted), or the other
+ * half of a connected pair for the listen side. The loop is run one
+ * EVLOOP_ONCE at a time until a condition holds or a deadline passes; a
+ * short repeating timer bounds each turn, so no wait is a fixed sleep
+ * except where a test must show that something does not happen.
+ */
+
+#include <sys/types.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/dns.h>
+#include <event2/event.h>
+#include <event2/util.h>
+
+#include "frame.h"
+#include "link.h"
+#include "stats.h"
+
+#define TEST_TIMEOUT	30	/* seconds per test, a backstop only */
+#define WAIT_MS		8000	/* the longest anything expected may take */
+#define TICK_MS		10	/* the longest one turn of the loop blocks */
+#define MAX_STATES	512
+#define MAX_GOT		256
+#define FLOW_HDR	(4 + FRAME_FLOW_ADDRLEN)
+
+/* A frame as it arrived, copied out of the buffer it came in. */
+struct got {
+	struct sockaddr_storage	 src;
+	int			 has_src;
+	unsigned char		*data;
+	size_t			 len;
+};
+
+/* The far end of a TCP connection, played by the test. */
+struct peer {
+	int		 fd;
+	struct evbuffer	*in;
+	int		 eof;		/* 1: orderly EOF, -1: error */
+	int		 seqcheck;	/* payloads start with their index */
+	size_t		 want;		/* frames to wait for */
+	size_t		 ngot;		/* frames decoded, all of them */
+	struct got	 got[MAX_GOT];	/* the first MAX_GOT */
+};
+
+static struct {
+	struct event_base	*base;
+	struct evdns_base	*dns;
+	struct event		*tick;
+	struct link		*link;
+
+	enum link_state		 states[MAX_STATES];
+	size_t			 nstates;
+	size_t			 nbackoff;
+
+	size_t			 ngot;
+	struct got		 got[MAX_GOT];
+
+	int			 pause;		/* last report, -1: none yet */
+	size_t			 npause;
+	size_t			 pending_at[2];	/* pending when told 0, 1 */
+
+	struct peer		 p1, p2;
+} h;
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
+}
+
+static void
+got_set(struct got *g, const struct frame *f)
+{
+	memset(g, 0, sizeof *g);
+	g->has_src = f->has_src;
+	if (f->has_src)
+		memcpy(&g->src, &f->src, sizeof g->src);
+	g->len = f->len;
+	g->data = malloc(f->len + 1);
+	ck_assert_ptr_nonnull(g->data);
+	if (f->len > 0)
+		memcpy(g->data, f->payload, f->len);
+}
+
+/* The source address of test datagram i: IPv4, and IPv6 every third. */
+static void
+dgram_src(struct sockaddr_storage *ss, unsigned int i)
+{
+	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof *ss);
+	if (i % 3 == 2) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)(40000 + i));
+		ck_assert_int_eq(inet_pton(AF_INET6, "2001:db8::",
+		    &sin6->sin6_addr), 1);
+		sin6->sin6_addr.s6_addr[14] = (i >> 8) & 0xff;
+		sin6->sin6_addr.s6_addr[15] = i & 0xff;
+	} else {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)(1024 + i));
+		sin->sin_addr.s_addr = htonl(0x0a000000U | (i & 0xffff));
+	}
+}
+
+/* The payload of datagram i: its index (little-endian), then a pattern. */
+static void
+dgram_fill(unsigned char *p, size_t len, unsigned int i)
+{
+	size_t	k;
+
+	for (k = 0; k < len; k++)
+		p[k] = (unsigned char)(i * 29 + k * 13 + 5);
+	for (k = 0; k < 4 && k < len; k++)
+		p[k] = (i >> (8 * k)) & 0xff;
+}
+
+/* Feeds datagram i of len bytes to the link, as a flow would. */
+static int
+dgram_send(unsigned int i, size_t len)
+{
+	static unsigned char	buf[FRAME_MAX_PAYLOAD];
+	struct sockaddr_storage	ss;
+
+	dgram_src(&ss, i);
+	dgram_fill(buf, len, i);
+	return (link_send(h.link, (struct sockaddr *)&ss, buf, len));
+}
+
+/* Appends datagram i of len bytes, framed, to b: what a peer would send. */
+static void
+dgram_encode(struct evbuffer *b, unsigned int i, size_t len)
+{
+	static unsigned char	buf[FRAME_MAX_PAYLOAD];
+	struct sockaddr_storage	ss;
+
+	dgram_src(&ss, i);
+	dgram_fill(buf, len, i);
+	ck_assert_int_eq(frame_encode(b, FRAMING_FLOW, (struct sockaddr *)&ss,
+	    buf, len), 0);
+}
+
+/* Checks that g is datagram i of len bytes, its source address included. */
+static void
+check_got(const struct got *g, unsigned int i, size_t len)
+{
+	static unsigned char	 buf[FRAME_MAX_PAYLOAD];
+	struct sockaddr_storage	 ss;
+	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&ss;
+	const struct sockaddr_in	*gsin = (const void *)&g->src;
+	const struct sockaddr_in6	*gsin6 = (const void *)&g->src;
+
+	dgram_src(&ss, i);
+	dgram_fill(buf, len, i);
+	ck_assert_msg(g->has_src, "datagram %u: no source address", i);
+	ck_assert_msg(g->len == len, "datagram %u: %zu bytes, not %zu", i,
+	    g->len, len);
+	ck_assert_msg(len == 0 || memcmp(g->data, buf, len) == 0,
+	    "datagram %u: payload differs", i);
+	ck_assert_msg(g->src.ss_family == ss.ss_family,
+	    "datagram %u: family %d, not %d", i, g->src.ss_family,
+	    ss.ss_family);
+	if (ss.ss_family == AF_INET) {
+		ck_assert_uint_eq(ntohs(gsin->sin_port), ntohs(sin->sin_port));
+		ck_assert_uint_eq(ntohl(gsin->sin_addr.s_addr),
+		    ntohl(sin->sin_addr.s_addr));
+	} else {
+		ck_assert_uint_eq(ntohs(gsin6->sin6_port),
+		    ntohs(sin6->sin6_port));
+		ck_assert_msg(memcmp(&gsin6->sin6_addr, &sin6->sin6_addr,
+		    sizeof sin6->sin6_addr) == 0,
+		    "datagram %u: IPv6 source differs", i);
+	}
+}
+
+/* The link's callbacks: record everything, check what can be checked. */
+static void
+h_framecb(struct link *link, const struct frame *f, void *arg)
+{
+	ck_assert_ptr_eq(arg, &h);
+	ck_assert_ptr_eq(link, h.link);
+	ck_assert_uint_lt(h.ngot, MAX_GOT);
+	got_set(&h.got[h.ngot++], f);
+}
+
+static void
+h_statecb(struct link *link, enum link_state state, void *arg)
+{
+	ck_assert_ptr_eq(arg, &h);
+	ck_assert_ptr_eq(link, h.link);
+	ck_assert_int_eq(link_state(link), state);
+	if (h.nstates < MAX_STATES)
+		h.states[h.nstates] = state;
+	h.nstates++;
+	if (state == LINK_BACKOFF)
+		h.nbackoff++;
+}
+
+static void
+h_pausecb(struct link *link, int paused, void *arg)
+{
+	ck_assert_ptr_eq(arg, &h);
+	ck_assert_ptr_eq(link, h.link);
+	/* Reports are changes: 1 first, then 0, 1, 0 ... */
+	ck_assert_int_eq(paused, h.pause == 1 ? 0 : 1);
+	ck_assert_int_eq(link_paused(link), paused);
+	h.pending_at[paused] = link_pending(link);
+	h.pause = paused;
+	h.npause++;
+}
+
+static void
+h_tickcb(evutil_socket_t fd, short events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	(void)arg;
+}
+
+static void
+peer_init(struct peer *p, int fd)
+{
+	memset(p, 0, sizeof *p);
+	p->fd = fd;
+	p->in = evbuffer_new();
+	ck_assert_ptr_nonnull(p->in);
+}
+
+static void
+peer_free(struct peer *p)
+{
+	size_t	i;
+
+	if (p->fd != -1)
+		close(p->fd);
+	p->fd = -1;
+	if (p->in != NULL)
+		evbuffer_free(p->in);
+	p->in = NULL;
+	for (i = 0; i < p->ngot && i < MAX_GOT; i++)
+		free(p->got[i].data);
+	p->ngot = 0;
+}
+
+/* Reads all the peer's socket has, and decodes every whole frame. */
+static void
+peer_pump(struct peer *p)
+{
+	static unsigned char	buf[65536];
+	enum frame_result	r;
+	struct frame		f;
+	ssize_t			n;
+	uint32_t		seq;
+
+	while (p->eof == 0) {
+		n = recv(p->fd, buf, sizeof buf, MSG_DONTWAIT);
+		if (n > 0)
+			ck_assert_int_eq(evbuffer_add(p->in, buf, (size_t)n),
+			    0);
+		else if (n == 0)
+			p->eof = 1;
+		else if (errno == EINTR)
+			continue;
+		else if (errno == EAGAIN || errno == EWOULDBLOCK)
+			break;
+		else
+			p->eof = -1;
+	}
+	while ((r = frame_decode(p->in, FRAMING_FLOW, &f)) == FRAME_OK) {
+		if (p->seqcheck) {
+			ck_assert_uint_ge(f.len, 4);
+			seq = (uint32_t)f.payload[0] |
+			    (uint32_t)f.payload[1] << 8 |
+			    (uint32_t)f.payload[2] << 16 |
+			    (uint32_t)f.payload[3] << 24;
+			ck_assert_msg(seq == p->ngot, "frame %zu out of order: "
+			    "carries %u", p->ngot, (unsigned int)seq);
+		}
+		if (p->ngot < MAX_GOT)
+			got_set(&p->got[p->ngot], &f);
+		p->ngot++;
+		evbuffer_drain(p->in, f.wire_len);
+	}
+	ck_assert_int_eq(r, FRAME_PARTIAL);
+}
+
+/* Writes all of the first n bytes of b from the peer, in one write. */
+static void
+peer_write(struct peer *p, struct evbuffer *b, size_t n)
+{
+	unsigned char	*data;
+
+	ck_assert_uint_ge(evbuffer_get_length(b), n);
+	data = evbuffer_pullup(b, (ev_ssize_t)n);
+	ck_assert_ptr_nonnull(data);
+	ck_assert_int_eq(send(p->fd, data, n, 0), (ssize_t)n);
+	evbuffer_drain(b, n);
+}
+
+/* TCP on 127.0.0.1, port chosen by the kernel, bound but not listening. */
+static int
+tcp_bound(uint16_t *port)
+{
+	struct sockaddr_in	sin;
+	socklen_t		len = sizeof sin;
+	int			fd;
+
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ne(fd, -1);
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	*port = ntohs(sin.sin_port);
+	ck_assert_int_ne(*port, 0);
+	ck_assert_int_eq(evutil_make_socket_nonblocking(fd), 0);
+	return (fd);
+}
+
+/*
+ * A connected loopback pair: *linkfd (the accepted end, for link_attach,
+ * with its peer's address in *ss) and p (the connecting end). small:
+ * little socket buffers, so that a peer that does not read stalls the
+ * link soon.
+ */
+static void
+tcp_pair(int *linkfd, struct sockaddr_storage *ss, struct peer *p, int small)
+{
+	struct sockaddr_in	sin;
+	socklen_t		len;
+	uint16_t		port;
+	int			lfd, cfd, afd, size = 8192;
+
+	lfd = tcp_bound(&port);
+	ck_assert_int_eq(listen(lfd, 4), 0);
+	cfd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ne(cfd, -1);
+	if (small)
+		ck_assert_int_eq(setsockopt(cfd, SOL_SOCKET, SO_RCVBUF, &size,
+		    sizeof size), 0);
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons(port);
+	ck_assert_int_eq(connect(cfd, (struct sockaddr *)&sin, sizeof sin), 0);
+
+	/* The handshake is done: the listener has it, or will at once. */
+	memset(ss, 0, sizeof *ss);
+	for (;;) {
+		struct pollfd	pfd = { lfd, POLLIN, 0 };
+
+		len = sizeof *ss;
+		if ((afd = accept(lfd, (struct sockaddr *)ss, &len)) != -1)
+			break;
+		ck_assert_msg(errno == EAGAIN || errno == EWOULDBLOCK ||
+		    errno == EINTR, "accept: %s", strerror(errno));
+		ck_assert_int_ge(poll(&pfd, 1, WAIT_MS), 0);
+	}
+	close(lfd);
+	if (small)
+		ck_assert_int_eq(setsockopt(afd, SOL_SOCKET, SO_SNDBUF, &size,
+		    sizeof size), 0);
+	ck_assert_int_eq(evutil_make_socket_nonblocking(afd), 0);
+	ck_assert_int_eq(evutil_make_socket_nonblocking(cfd), 0);
+	*linkfd = afd;
+	peer_init(p, cfd);
+}
+
+/* Waits, without running the loop, until fd has n bytes ready to read. */
+static void
+wait_inq(int fd, size_t n)
+{
+	uint64_t	deadline = now_ms() + WAIT_MS;
+	struct pollfd	pfd;
+	int		avail;
+
+	for (;;) {
+		ck_assert_int_eq(ioctl(fd, FIONREAD, &avail), 0);
+		if (avail >= 0 && (size_t)avail >= n)
+			return;
+		ck_assert_msg(now_ms() < deadline, "only %d of %zu bytes came",
+		    avail, n);
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		/* Readable already: the rest is in flight, look again soon. */
+		poll(avail > 0 ? NULL : &pfd, avail > 0 ? 0 : 1,
+		    avail > 0 ? 1 : TICK_MS);
+	}
+}
+
+static size_t
+inq(int fd)
+{
+	int	avail;
+
+	ck_assert_int_eq(ioctl(fd, FIONREAD, &avail), 0);
+	return ((size_t)avail);
+}
+
+/* The loop, one turn at a time, until cond holds (1) or ms pass (0). */
+static int
+run_until(int (*cond)(void *), void *arg, unsigned int ms)
+{
+	uint64_t	deadline = now_ms() + ms;
+
+	for (;;) {
+		if (cond(arg))
+			return (1);
+		if (now_ms() >= deadline)
+			return (0);
+		ck_assert_int_ne(event_base_loop(h.base, EVLOOP_ONCE), -1);
+	}
+}
+
+/* Only where a test must show that something does not happen. */
+static void
+run_for(unsigned int ms)
+{
+	uint64_t	deadline = now_ms() + ms;
+
+	while (now_ms() < deadline)
+		ck_assert_int_ne(event_base_loop(h.base, EVLOOP_ONCE), -1);
+}
+
+static int
+cond_state(void *arg)
+{
+	return (link_state(h.link) == *(enum link_state *)arg);
+}
+
+static int
+wait_state(enum link_state state)
+{
+	return (run_until(cond_state, &state, WAIT_MS));
+}
+
+static int
+cond_nbackoff(void *arg)
+{
+	return (h.nbackoff >= *(size_t *)arg);
+}
+
+static int
+cond_ngot(void *arg)
+{
+	return (h.ngot >= *(size_t *)arg);
+}
+
+static int
+cond_peer_frames(void *arg)
+{
+	struct peer	*p = arg;
+
+	peer_pump(p);
+	return (p->ngot >= p->want);
+}
+
+static int
+cond_peer_eof(void *arg)
+{
+	struct peer	*p = arg;
+
+	peer_pump(p);
+	return (p->eof != 0);
+}
+
+/* Reads until the peer has n frames in all. */
+static void
+wait_peer_frames(struct peer *p, size_t n)
+{
+	p->want = n;
+	ck_assert_msg(run_until(cond_peer_frames, p, WAIT_MS),
+	    "peer got %zu frames of %zu", p->ngot, n);
+}
+
+struct acceptor {
+	int	lfd;
+	int	fd;
+};
+
+static int
+cond_accept(void *arg)
+{
+	struct acceptor	*a = arg;
+
+	if ((a->fd = accept(a->lfd, NULL, NULL)) != -1)
+		return (1);
+	ck_assert_msg(errno == EAGAIN || errno == EWOULDBLOCK ||
+	    errno == EINTR || errno == ECONNABORTED, "accept: %s",
+	    strerror(errno));
+	return (0);
+}
+
+/* Takes the link's connection off listening socket lfd as peer p. */
+static void
+accept_peer(int lfd, struct peer *p)
+{
+	struct acceptor	a = { lfd, -1 };
+
+	ck_assert_msg(run_until(cond_accept, &a, WAIT_MS),
+	    "the link's connection never came");
+	ck_assert_int_eq(evutil_make_socket_nonblocking(a.fd), 0);
+	peer_init(p, a.fd);
+}
+
+static int
+cond_fd_closed(void *arg)
+{
+	return (fcntl(*(int *)arg, F_GETFD) == -1 && errno == EBADF);
+}
+
+/*
+ * libevent 2.1 finalizes a freed bufferevent, closing its socket, on a
+ * later turn of the loop: wait for it. (No descriptor is opened in the
+ * meantime, so the number cannot be reused under us.)
+ */
+static int
+wait_fd_closed(int fd)
+{
+	return (run_until(cond_fd_closed, &fd, WAIT_MS));
+}
+
+static void
+cfg_init(struct link_config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	cfg->framing = FRAMING_FLOW;
+	cfg->queue_size = 1024 * 1024;
+	cfg->backoff_min_ms = 20;
+	cfg->backoff_max_ms = 160;
+	cfg->keepalive_s = 0;
+	cfg->high_water = LINK_HIGH_WATER;
+	cfg->low_water = LINK_LOW_WATER;
+}
+
+static void
+start_link(const struct link_config *cfg)
+{
+	struct link_cbs	cbs = { h_framecb, h_statecb, h_pausecb };
+
+	h.link = link_new(h.base, h.dns, cfg, &cbs, &h);
+	ck_assert_ptr_nonnull(h.link);
+	ck_assert_int_eq(link_state(h.link), LINK_CLOSED);
+	ck_assert_int_eq(link_paused(h.link), 0);
+	ck_assert_uint_eq(link_pending(h.link), 0);
+}
+
+/* Connect side, down: dialling a port that refuses, at least once. */
+static int
+start_refused(const struct link_config *cfg, uint16_t *port)
+{
+	size_t	one = 1;
+	int	lfd;
+
+	lfd = tcp_bound(port);
+	start_link(cfg);
+	link_connect(h.link, "127.0.0.1", *port);
+	ck_assert_msg(run_until(cond_nbackoff, &one, WAIT_MS),
+	    "no backoff after a refused connect");
+	ck_assert_int_ne(link_state(h.link), LINK_UP);
+	return (lfd);
+}
+
+/* ... and then the port listens: the link comes up, and is accepted. */
+static void
+listen_and_accept(int lfd, struct peer *p)
+{
+	ck_assert_int_eq(listen(lfd, 4), 0);
+	ck_assert_msg(wait_state(LINK_UP), "link not up, state %s",
+	    link_state_name(link_state(h.link)));
+	accept_peer(lfd, p);
+}
+
+static void
+setup(void)
+{
+	struct timeval	tv = { 0, TICK_MS * 1000 };
+
+	memset(&h, 0, sizeof h);
+	h.pause = -1;
+	h.p1.fd = h.p2.fd = -1;
+	signal(SIGPIPE, SIG_IGN);
+	h.base = event_base_new();
+	ck_assert_ptr_nonnull(h.base);
+	h.dns = evdns_base_new(h.base, 0);
+	ck_assert_ptr_nonnull(h.dns);
+	h.tick = event_new(h.base, -1, EV_PERSIST, h_tickcb, NULL);
+	ck_assert_ptr_nonnull(h.tick);
+	ck_assert_int_eq(event_add(h.tick, &tv), 0);
+}
+
+static void
+teardown(void)
+{
+	size_t	i;
+
+	link_free(h.link);
+	h.link = NULL;
+	for (i = 0; i < h.ngot && i < MAX_GOT; i++)
+		free(h.got[i].data);
+	peer_free(&h.p1);
+	peer_free(&h.p2);
+	event_free(h.tick);
+	evdns_base_free(h.dns, 0);
+	event_base_free(h.base);
+}
+
+/*
+ * Backoff: the delay doubles from the minimum to the cap, and jitter
+ * takes at most half of it off: each value is in [d/2, d].
+ */
+static const struct {
+	unsigned int	min, max;
+} backoff_cases[] = {
+	{ 100, 1600 },
+	{ 300, 1000 },
+	{ 1000, 1000 },
+	{ 50, 60000 },
+	{ 1, 7 },
+};
+
+START_TEST(test_backoff_next)
+{
+	struct link_config	cfg;
+	unsigned int		min = backoff_cases[_i].min;
+	unsigned int		max = backoff_cases[_i].max;
+	unsigned int		d, v, first_at_cap = 0, i;
+	int			varied = 0;
+
+	cfg_init(&cfg);
+	cfg.backoff_min_ms = min;
+	cfg.backoff_max_ms = max;
+	start_link(&cfg);
+
+	d = min;
+	for (i = 0; i < 100; i++) {
+		v = link_backoff_next(h.link);
+		ck_assert_msg(v <= d && 2 * v >= d,
+		    "call %u: %u ms, not in [%u/2, %u]", i, v, d, d);
+		ck_assert_uint_le(v, max);
+		if (d == max) {
+			if (first_at_cap == 0)
+				first_at_cap = v;
+			else if (v != first_at_cap)
+				varied = 1;
+		}
+		d = d * 2 > max ? max : d * 2;
+	}
+	/* Not in step: at the cap the delays differ (1 ms of 7 is too fine). */
+	if (max >= 100)
+		ck_assert_msg(varied, "no jitter: always %u ms", first_at_cap);
+}
+END_TEST
+
+/* The sequence the brief spells out, checked value by value. */
+START_TEST(test_backoff_doubling)
+{
+	static const unsigned int	 d[] = { 100, 200, 400, 800, 1600 };
+	struct link_config		 cfg;
+	unsigned int			 i, v;
+
+	cfg_init(&cfg);
+	cfg.backoff_min_ms = 100;
+	cfg.backoff_max_ms = 1600;
+	start_link(&cfg);
+	for (i = 0; i < 5; i++) {
+		v = link_backoff_next(h.link);
+		ck_assert_msg(v >= d[i] / 2 && v <= d[i],
+		    "call %u: %u ms, not in [%u, %u]", i, v, d[i] / 2, d[i]);
+	}
+	for (i = 0; i < 1000; i++) {
+		v = link_backoff_next(h.link);
+		ck_assert_msg(v >= 800 && v <= 1600,
+		    "capped call %u: %u ms, not in [800, 1600]", i, v);
+	}
+}
+END_TEST
+
+/*
+ * Connect side against a port that refuses: RESOLVING, CONNECTING,
+ * BACKOFF, over and over, never UP; once the port listens, UP.
+ */
+START_TEST(test_connect_refused_then_up)
+{
+	static const enum link_state	 cycle[] = {
+		LINK_RESOLVING, LINK_CONNECTING, LINK_BACKOFF
+	};
+	struct link_config		 cfg;
+	char				 want[64];
+	uint16_t			 port;
+	size_t				 i, three = 3, n;
+	int				 lfd;
+
+	cfg_init(&cfg);
+	lfd = tcp_bound(&port);
+	start_link(&cfg);
+	link_connect(h.link, "127.0.0.1", port);
+	ck_assert_msg(run_until(cond_nbackoff, &three, WAIT_MS),
+	    "only %zu backoffs", h.nbackoff);
+
+	n = h.nstates < MAX_STATES ? h.nstates : MAX_STATES;
+	ck_assert_uint_ge(n, 9);
+	for (i = 0; i < n; i++)
+		ck_assert_msg(h.states[i] == cycle[i % 3],
+		    "state %zu is %s, not %s", i, link_state_name(h.states[i]),
+		    link_state_name(cycle[i % 3]));
+	ck_assert_uint_eq(link_stats(h.link)->reconnects, 0);
+	snprintf(want, sizeof want, "127.0.0.1:%u", port);
+	ck_assert_str_eq(link_peer(h.link), want);
+
+	listen_and_accept(lfd, &h.p1);
+	n = h.nstates < MAX_STATES ? h.nstates : MAX_STATES;
+	ck_assert_int_eq(h.states[n - 1], LINK_UP);
+	ck_assert_int_eq(h.states[n - 2], LINK_CONNECTING);
+	ck_assert_uint_eq(link_stats(h.link)->reconnects, 0);
+	ck_assert_int_eq(h.npause, 0);
+	close(lfd);
+}
+END_TEST
+
+/*
+ * Connect side, up, and the peer goes away: BACKOFF, then up again on
+ * its own, counted as a reconnect; what was sent meanwhile arrives.
+ */
+START_TEST(test_connect_reconnect)
+{
+	struct link_config	cfg;
+	uint16_t		port;
+	size_t			nb, n;
+	int			lfd;
+
+	cfg_init(&cfg);
+	lfd = start_refused(&cfg, &port);
+	listen_and_accept(lfd, &h.p1);
+	nb = h.nbackoff;
+
+	ck_assert_int_eq(dgram_send(0, 100), 0);
+	wait_peer_frames(&h.p1, 1);
+	check_got(&h.p1.got[0], 0, 100);
+
+	peer_free(&h.p1);
+	ck_assert_msg(wait_state(LINK_BACKOFF), "link not down after EOF");
+	ck_assert_uint_eq(h.nbackoff, nb + 1);
+	ck_assert_int_eq(dgram_send(1, 200), 0);
+	ck_assert_uint_eq(link_stats(h.link)->queued, 1);
+
+	accept_peer(lfd, &h.p2);
+	ck_assert_msg(wait_state(LINK_UP), "link not up again");
+	n = h.nstates < MAX_STATES ? h.nstates : MAX_STATES;
+	ck_assert_int_eq(h.states[n - 1], LINK_UP);
+	ck_assert_uint_eq(link_stats(h.link)->reconnects, 1);
+	wait_peer_frames(&h.p2, 1);
+	check_got(&h.p2.got[0], 1, 200);
+	ck_assert_uint_eq(link_stats(h.link)->tcp_out, 2);
+	close(lfd);
+}
+END_TEST
+
+/* Sizes of the queue test: all distinct, 0 and 1 among them. */
+static size_t
+queue_len(unsigned int i)
+{
+	return (i == 0 ? 0 : (i * 97) % 1400 + 1);
+}
+
+/*
+ * Down, N datagrams are queued; on UP they go out first, whole, in
+ * order, and only then anything newer.
+ */
+START_TEST(test_queue_flush_in_order)
+{
+	const unsigned int	 N = 50;
+	struct link_config	 cfg;
+	struct stats		*st;
+	uint64_t		 bytes = 0;
+	uint16_t		 port;
+	unsigned int		 i;
+	int			 lfd;
+
+	cfg_init(&cfg);
+	lfd = start_refused(&cfg, &port);
+	st = link_stats(h.link);
+	for (i = 0; i < N; i++) {
+		ck_assert_int_eq(dgram_send(i, queue_len(i)), 0);
+		bytes += queue_len(i);
+	}
+	ck_assert_uint_eq(st->queued, N);
+	ck_assert_uint_eq(st->udp_in, N);
+	ck_assert_uint_eq(st->udp_in_bytes, bytes);
+	ck_assert_uint_eq(st->tcp_out, 0);
+	ck_assert_uint_eq(st->drop_queue_full, 0);
+	ck_assert_uint_eq(st->drop_link_down, 0);
+	ck_assert_uint_eq(link_pending(h.link), 0);
+
+	listen_and_accept(lfd, &h.p1);
+	ck_assert_uint_eq(st->tcp_out, N);
+	ck_assert_int_eq(dgram_send(N, 33), 0);
+	ck_assert_uint_eq(st->tcp_out, N + 1);
+
+	wait_peer_frames(&h.p1, N + 1);
+	ck_assert_uint_eq(h.p1.ngot, N + 1);
+	for (i = 0; i < N; i++)
+		check_got(&h.p1.got[i], i, queue_len(i));
+	check_got(&h.p1.got[N], N, 33);
+	ck_assert_uint_eq(evbuffer_get_length(h.p1.in), 0);
+	ck_assert_uint_eq(st->queued, N);
+	ck_assert_uint_eq(st->drop_unsent_bytes, 0);
+	close(lfd);
+}
+END_TEST
+
+/* A full queue drops its oldest frames, and only as many as it must. */
+START_TEST(test_queue_overflow_drops_oldest)
+{
+	struct link_config	 cfg;
+	struct stats		*st;
+	uint16_t		 port;
+	unsigned int		 i;
+	int			 lfd;
+
+	cfg_init(&cfg);
+	cfg.queue_size = 10 * (FLOW_HDR + 78);	/* ten frames, exactly */
+	lfd = start_refused(&cfg, &port);
+	st = link_stats(h.link);
+	for (i = 0; i < 25; i++)
+		ck_assert_int_eq(dgram_send(i, 78), 0);
+	ck_assert_uint_eq(st->drop_queue_full, 15);
+	ck_assert_uint_eq(st->queued, 25);
+	ck_assert_uint_eq(st->drop_link_down, 0);
+
+	listen_and_accept(lfd, &h.p1);
+	ck_assert_uint_eq(st->tcp_out, 10);
+	ck_assert_int_eq(dgram_send(1000, 5), 0);	/* a marker after */
+	wait_peer_frames(&h.p1, 11);
+	for (i = 0; i < 10; i++)
+		check_got(&h.p1.got[i], 15 + i, 78);
+	check_got(&h.p1.got[10], 1000, 5);
+	close(lfd);
+}
+END_TEST
+
+/*
+ * Frames of mixed sizes: a big one evicts just enough old ones to fit,
+ * and one larger than the whole queue is refused without touching it.
+ */
+START_TEST(test_queue_evicts_just_enough)
+{
+	struct link_config	 cfg;
+	struct stats		*st;
+	uint16_t		 port;
+	int			 lfd;
+
+	cfg_init(&cfg);
+	cfg.queue_size = 1000;
+	lfd = start_refused(&cfg, &port);
+	st = link_stats(h.link);
+	ck_assert_int_eq(dgram_send(0, 300 - FLOW_HDR), 0);
+	ck_assert_int_eq(dgram_send(1, 300 - FLOW_HDR), 0);
+	ck_assert_int_eq(dgram_send(2, 300 - FLOW_HDR), 0);
+	ck_assert_uint_eq(st->drop_queue_full, 0);
+	/* 900 + 500 > 1000, 600 + 500 > 1000, 300 + 500 fits: two go. */
+	ck_assert_int_eq(dgram_send(3, 500 - FLOW_HDR), 0);
+	ck_assert_uint_eq(st->drop_queue_full, 2);
+	/* Larger than the whole queue: refused, and the queue is intact. */
+	ck_assert_int_eq(dgram_send(4, 1001 - FLOW_HDR), -1);
+	ck_assert_uint_eq(st->drop_link_down, 1);
+	ck_assert_uint_eq(st->drop_queue_full, 2);
+	/* Exactly the rest of the room: fits with nothing dropped. */
+	ck_assert_int_eq(dgram_send(5, 200 - FLOW_HDR), 0);
+	ck_assert_uint_eq(st->drop_queue_full, 2);
+	ck_assert_uint_eq(st->queued, 5);
+
+	listen_and_accept(lfd, &h.p1);
+	ck_assert_uint_eq(st->tcp_out, 3);
+	ck_assert_int_eq(dgram_send(6, 1), 0);
+	wait_peer_frames(&h.p1, 4);
+	check_got(&h.p1.got[0], 2, 300 - FLOW_HDR);
+	check_got(&h.p1.got[1], 3, 500 - FLOW_HDR);
+	check_got(&h.p1.got[2], 5, 200 - FLOW_HDR);
+	check_got(&h.p1.got[3], 6, 1);
+	close(lfd);
+}
+END_TEST
+
+/* No queue: while down every datagram is dropped, and counted. */
+START_TEST(test_queue_zero)
+{
+	struct link_config	 cfg;
+	struct stats		*st;
+	uint16_t		 port;
+	unsigned int		 i;
+	int			 lfd;
+
+	cfg_init(&cfg);
+	cfg.queue_size = 0;
+	start_link(&cfg);
+	st = link_stats(h.link);
+	ck_assert_int_eq(dgram_send(0, 10), -1);	/* CLOSED */
+	ck_assert_uint_eq(st->drop_link_down, 1);
+	link_free(h.link);
+	h.link = NULL;
+
+	lfd = start_refused(&cfg, &port);		/* BACKOFF */
+	st = link_stats(h.link);
+	for (i = 0; i < 7; i++)
+		ck_assert_int_eq(dgram_send(i, i * 10), -1);
+	ck_assert_uint_eq(st->drop_link_down, 7);
+	ck_assert_uint_eq(st->queued, 0);
+	ck_assert_uint_eq(st->drop_queue_full, 0);
+
+	listen_and_accept(lfd, &h.p1);
+	ck_assert_uint_eq(st->tcp_out, 0);
+	ck_assert_int_eq(dgram_send(100, 10), 0);	/* up: straight out */
+	ck_assert_uint_eq(st->drop_link_down, 7);
+	wait_peer_frames(&h.p1, 1);
+	check_got(&h.p1.got[0], 100, 10);
+	close(lfd);
+}
+END_TEST
+
+/* Listen side: born UP on attach; the peer's EOF makes it CLOSED. */
+START_TEST(test_attach_up_then_peer_closes)
+{
+	struct link_config	cfg;
+	struct sockaddr_storage	ss;
+	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
+	char			want[64];
+	int			fd;
+
+	cfg_init(&cfg);
+	start_link(&cfg);
+	tcp_pair(&fd, &ss, &h.p1, 0);
+	link_attach(h.link, fd, (struct sockaddr *)&ss);
+	ck_assert_int_eq(link_state(h.link), LINK_UP);
+	ck_assert_uint_eq(h.nstates, 1);
+	ck_assert_int_eq(h.states[0], LINK_UP);
+	snprintf(want, sizeof want, "127.0.0.1:%u", ntohs(sin->sin_port));
+	ck_assert_str_eq(link_peer(h.link), want);
+
+	/* It works both ways meanwhile. */
+	ck_assert_int_eq(dgram_send(0, 40), 0);
+	wait_peer_frames(&h.p1, 1);
+	check_got(&h.p1.got[0], 0, 40);
+
+	peer_free(&h.p1);
+	ck_assert_msg(wait_state(LINK_CLOSED), "link not closed on EOF");
+	ck_assert_uint_eq(h.nstates, 2);
+	ck_assert_int_eq(h.states[1], LINK_CLOSED);
+	ck_assert_uint_eq(link_pending(h.link), 0);
+	ck_assert_msg(wait_fd_closed(fd), "the link's socket is still open");
+	/* Nothing to reconnect to: it stays closed. */
+	run_for(100);
+	ck_assert_uint_eq(h.nstates, 2);
+}
+END_TEST
+
+/*
+ * Several frames in one write: every one of them is delivered from
+ * one turn of the loop, not one frame per wakeup. (libevent 2.1 reads
+ * at most 4096 bytes at a time, so they fit in that.)
+ */
+START_TEST(test_attach_many_frames_one_read)
+{
+	const unsigned int	 K = 12;
+	struct link_config	 cfg;
+	struct sockaddr_storage	 ss;
+	struct evbuffer		*b;
+	size_t			 total;
+	unsigned int		 i;
+	int			 fd;
+
+	cfg_init(&cfg);
+	start_link(&cfg);
+	tcp_pair(&fd, &ss, &h.p1, 0);
+	link_attach(h.link, fd, (struct sockaddr *)&ss);
+	b = evbuffer_new();
+	ck_assert_ptr_nonnull(b);
+	for (i = 0; i < K; i++)
+		dgram_encode(b, i, 100 + i * 20);
+	total = evbuffer_get_length(b);
+	ck_assert_uint_lt(total, 4096);
+	peer_write(&h.p1, b, total);
+	evbuffer_free(b);
+
+	wait_inq(fd, total);
+	ck_assert_int_ne(event_base_loop(h.base, EVLOOP_ONCE), -1);
+	ck_assert_msg(h.ngot == K, "%zu of %u frames from one read", h.ngot,
+	    K);
+	for (i = 0; i < K; i++)
+		check_got(&h.got[i], i, 100 + i * 20);
+	ck_assert_uint_eq(link_stats(h.link)->tcp_in, K);
+	ck_assert_uint_eq(link_stats(h.link)->drop_malformed, 0);
+}
+END_TEST
+
+/* A frame split over two writes is delivered once, when whole. */
+static const size_t split_at[] = { 1, 3, 4, 5, 22, 23, 500, 1021 };
+
+START_TEST(test_attach_split_frame)
+{
+	struct link_config	 cfg;
+	struct sockaddr_storage	 ss;
+	struct evbuffer		*b;
+	size_t			 cut = split_at[_i], one = 1;
+	int			 fd;
+
+	cfg_init(&cfg);
+	start_link(&cfg);
+	tcp_pair(&fd, &ss, &h.p1, 0);
+	link_attach(h.link, fd, (struct sockaddr *)&ss);
+	b = evbuffer_new();
+	ck_assert_ptr_nonnull(b);
+	dgram_encode(b, 7, 1000);
+	ck_assert_uint_eq(evbuffer_get_length(b), 1022);
+
+	peer_write(&h.p1, b, cut);
+	wait_inq(fd, cut);
+	ck_assert_int_ne(event_base_loop(h.base, EVLOOP_ONCE), -1);
+	ck_assert_uint_eq(inq(fd), 0);		/* the link has the part */
+	ck_assert_uint_eq(h.ngot, 0);
+
+	peer_write(&h.p1, b, 1022 - cut);
+	evbuffer_free(b);
+	ck_assert_msg(run_until(cond_ngot, &one, WAIT_MS), "frame never came");
+	ck_assert_uint_eq(h.ngot, 1);
+	check_got(&h.got[0], 7, 1000);
+	ck_assert_uint_eq(link_stats(h.link)->tcp_in, 1);
+	ck_assert_int_eq(link_state(h.link), LINK_UP);
+}
+END_TEST
+
+static void
+put_le32(struct evbuffer *b, uint32_t v)
+{
+	unsigned char	p[4];
+
+	p[0] = v & 0xff;
+	p[1] = (v >> 8) & 0xff;
+	p[2] = (v >> 16) & 0xff;
+	p[3] = (v >> 24) & 0xff;
+	ck_assert_int_eq(evbuffer_add(b, p, 4), 0);
+}
+
+/* A flow frame too short for its address is skipped; the next arrives. */
+START_TEST(test_attach_malformed_skipped)
+{
+	static const uint32_t	 bad[] = { 0, 1, 10, 17 };
+	static unsigned char	 junk[32];
+	struct link_config	 cfg;
+	struct sockaddr_storage	 ss;
+	struct evbuffer		*b;
+	size_t			 n = sizeof bad / sizeof bad[0];
+	unsigned int		 i;
+	int			 fd;
+
+	cfg_init(&cfg);
+	start_link(&cfg);
+	tcp_pair(&fd, &ss, &h.p1, 0);
+	link_attach(h.link, fd, (struct sockaddr *)&ss);
+	b = evbuffer_new();
+	ck_assert_ptr_nonnull(b);
+	memset(junk, 0xee, sizeof junk);
+	for (i = 0; i < n; i++) {
+		put_le32(b, bad[i]);
+		ck_assert_int_eq(evbuffer_add(b, junk, bad[i]), 0);
+		dgram_encode(b, i, 50 + i);
+	}
+	peer_write(&h.p1, b, evbuffer_get_length(b));
+	evbuffer_free(b);
+
+	ck_assert_msg(run_until(cond_ngot, &n, WAIT_MS), "%zu of %zu frames",
+	    h.ngot, n);
+	for (i = 0; i < n; i++)
+		check_got(&h.got[i], i, 50 + i);
+	ck_assert_uint_eq(link_stats(h.link)->drop_malformed, n);
+	ck_assert_uint_eq(link_stats(h.link)->tcp_in, n);
+	ck_assert_int_eq(link_state(h.link), LINK_UP);
+
+	/* And the link still works both ways. */
+	ck_assert_int_eq(dgram_send(9, 9), 0);
+	wait_peer_frames(&h.p1, 1);
+	check_got(&h.p1.got[0], 9, 9);
+}
+END_TEST
+
+/* A length no flow frame can have: the link is dropped, not fed. */
+static const uint32_t oversized[] = {
+	FRAME_FLOW_ADDRLEN + FRAME_MAX_PAYLOAD + 1, 0x7fffffff, 0xffffffff
+};
+
+START_TEST(test_attach_oversized_closes)
+{
+	static unsigned char	 junk[64];
+	struct link_config	 cfg;
+	struct sockaddr_storage	 ss;
+	struct evbuffer		*b;
+	int			 fd;
+
+	cfg_init(&cfg);
+	start_link(&cfg);
+	tcp_pair(&fd, &ss, &h.p1, 0);
+	link_attach(h.link, fd, (struct sockaddr *)&ss);
+	b = evbuffer_new();
+	ck_assert_ptr_nonnull(b);
+	dgram_encode(b, 0, 20);			/* good, before it */
+	put_le32(b, oversized[_i]);
+	ck_assert_int_eq(evbuffer_add(b, junk, sizeof junk), 0);
+	peer_write(&h.p1, b, evbuffer_get_length(b));
+	evbuffer_free(b);
+
+	ck_assert_msg(wait_state(LINK_CLOSED), "link still %s",
+	    link_state_name(link_state(h.link)));
+	ck_assert_uint_eq(h.nstates, 2);
+	ck_assert_uint_eq(h.ngot, 1);
+	check_got(&h.got[0], 0, 20);
+	ck_assert_msg(wait_fd_closed(fd), "the link's socket is still open");
+	ck_assert_msg(run_until(cond_peer_eof, &h.p1, WAIT_MS),
+	    "the peer never saw the connection go");
+	ck_assert_uint_eq(h.p1.ngot, 0);
+}
+END_TEST
+
+static int
+cond_resumed(void *arg)
+{
+	peer_pump(arg);
+	return (h.pause == 0);
+}
+
+/*
+ * Sends to a peer that does not read until the link asks for a pause;
+ * the output passes the high-water mark by less than one frame.
+ */
+static unsigned int
+fill_until_paused(const struct link_config *cfg, size_t len)
+{
+	uint64_t	deadline = now_ms() + WAIT_MS;
+	unsigned int	seq = 0, k;
+
+	while (h.pause != 1) {
+		for (k = 0; k < 16 && h.pause != 1; k++)
+			ck_assert_int_eq(dgram_send(seq++, len), 0);
+		ck_assert_msg(link_pending(h.link) < cfg->high_water +
+		    FLOW_HDR + len, "output %zu past high water %zu",
+		    link_pending(h.link), cfg->high_water);
+		ck_assert_msg(now_ms() < deadline, "no pause after %u frames",
+		    seq);
+		/* Let the link write what the socket takes. */
+		ck_assert_int_ne(event_base_loop(h.base, EVLOOP_NONBLOCK), -1);
+	}
+	ck_assert_uint_eq(h.npause, 1);
+	ck_assert_int_eq(link_paused(h.link), 1);
+	ck_assert_uint_ge(h.pending_at[1], cfg->high_water);
+	ck_assert_uint_lt(h.pending_at[1], cfg->high_water + FLOW_HDR + len);
+	return (seq);
+}
+
+/*
+ * Backpressure: a peer that does not read makes the link ask for a
+ * pause (and its output stops growing when the sender obeys); once the
+ * peer reads, the link asks for a resume, and nothing was lost.
+ */
+START_TEST(test_backpressure)
+{
+	const size_t		 len = 1000;
+	struct link_config	 cfg;
+	struct sockaddr_storage	 ss;
+	size_t			 pending;
+	unsigned int		 seq;
+	int			 fd;
+
+	cfg_init(&cfg);
+	cfg.high_water = 64 * 1024;
+	cfg.low_water = 16 * 1024;
+	start_link(&cfg);
+	tcp_pair(&fd, &ss, &h.p1, 1);
+	link_attach(h.link, fd, (struct sockaddr *)&ss);
+	h.p1.seqcheck = 1;
+
+	seq = fill_until_paused(&cfg, len);
+	pending = link_pending(h.link);
+	run_for(200);
+	ck_assert_uint_eq(h.npause, 1);
+	ck_assert_int_eq(h.pause, 1);
+	ck_assert_uint_le(link_pending(h.link), pending);
+
+	ck_assert_msg(run_until(cond_resumed, &h.p1, WAIT_MS),
+	    "no resume; %zu bytes still pending", link_pending(h.link));
+	ck_assert_uint_eq(h.npause, 2);
+	ck_assert_int_eq(link_paused(h.link), 0);
+	ck_assert_uint_le(h.pending_at[0], cfg.low_water);
+
+	wait_peer_frames(&h.p1, seq);
+	ck_assert_uint_eq(h.p1.ngot, seq);
+	ck_assert_uint_eq(link_stats(h.link)->tcp_out, seq);
+	ck_assert_uint_eq(link_pending(h.link), 0);
+	ck_assert_int_eq(link_state(h.link), LINK_UP);
+}
+END_TEST
+
+/* Paused, and the peer dies: the pause is lifted, the loss counted. */
+START_TEST(test_backpressure_peer_dies)
+{
+	struct link_config	 cfg;
+	struct sockaddr_storage	 ss;
+	int			 fd;
+
+	cfg_init(&cfg);
+	cfg.high_water = 64 * 1024;
+	cfg.low_water = 16 * 1024;
+	start_link(&cfg);
+	tcp_pair(&fd, &ss, &h.p1, 1);
+	link_attach(h.link, fd, (struct sockaddr *)&ss);
+	fill_until_paused(&cfg, 1000);
+
+	peer_free(&h.p1);	/* unread data: the close resets */
+	ck_assert_msg(wait_state(LINK_CLOSED), "link still %s",
+	    link_state_name(link_state(h.link)));
+	ck_assert_uint_eq(h.npause, 2);
+	ck_assert_int_eq(h.pause, 0);
+	ck_assert_int_eq(link_paused(h.link), 0);
+	ck_assert_uint_gt(link_stats(h.link)->drop_unsent_bytes, 0);
+}
+END_TEST
+
+/* A second attach replaces the first connection: the old peer sees EOF. */
+START_TEST(test_attach_replaces)
+{
+	struct link_config	 cfg;
+	struct sockaddr_storage	 ss1, ss2;
+	struct sockaddr_in	*sin2 = (struct sockaddr_in *)&ss2;
+	struct evbuffer		*b;
+	char			 want[64];
+	size_t			 one = 1;
+	int			 fd1, fd2;
+
+	cfg_init(&cfg);
+	start_link(&cfg);
+	tcp_pair(&fd1, &ss1, &h.p1, 0);
+	tcp_pair(&fd2, &ss2, &h.p2, 0);
+	link_attach(h.link, fd1, (struct sockaddr *)&ss1);
+	ck_assert_int_eq(dgram_send(0, 10), 0);
+	wait_peer_frames(&h.p1, 1);
+
+	link_attach(h.link, fd2, (struct sockaddr *)&ss2);
+	ck_assert_int_eq(link_state(h.link), LINK_UP);
+	ck_assert_uint_eq(h.nstates, 3);
+	ck_assert_int_eq(h.states[0], LINK_UP);
+	ck_assert_int_eq(h.states[1], LINK_CLOSED);
+	ck_assert_int_eq(h.states[2], LINK_UP);
+	ck_assert_msg(wait_fd_closed(fd1), "the first socket is still open");
+	snprintf(want, sizeof want, "127.0.0.1:%u", ntohs(sin2->sin_port));
+	ck_assert_str_eq(link_peer(h.link), want);
+
+	ck_assert_msg(run_until(cond_peer_eof, &h.p1, WAIT_MS),
+	    "the first peer never saw EOF");
+	ck_assert_int_eq(h.p1.eof, 1);
+
+	/* The new peer has the link, both ways. */
+	ck_assert_int_eq(dgram_send(1, 11), 0);
+	wait_peer_frames(&h.p2, 1);
+	check_got(&h.p2.got[0], 1, 11);
+	ck_assert_uint_eq(h.p1.ngot, 1);
+	b = evbuffer_new();
+	ck_assert_ptr_nonnull(b);
+	dgram_encode(b, 2, 12);
+	peer_write(&h.p2, b, evbuffer_get_length(b));
+	evbuffer_free(b);
+	ck_assert_msg(run_until(cond_ngot, &one, WAIT_MS), "frame never came");
+	check_got(&h.got[0], 2, 12);
+	ck_assert_int_eq(link_state(h.link), LINK_UP);
+}
+END_TEST
+
+static Suite *
+link_suite(void)
+{
+	Suite	*s;
+	TCase	*tc;
+
+	s = suite_create("link");
+
+	tc = tcase_create("backoff");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, TEST_TIMEOUT);
+	tcase_add_loop_test(tc, test_backoff_next, 0,
+	    sizeof backoff_cases / sizeof backoff_cases[0]);
+	tcase_add_test(tc, test_backoff_doubling);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("connect");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, TEST_TIMEOUT);
+	tcase_add_test(tc, test_connect_refused_then_up);
+	tcase_add_test(tc, test_connect_reconnect);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("queue");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, TEST_TIMEOUT);
+	tcase_add_test(tc, test_queue_flush_in_order);
+	tcase_add_test(tc, test_queue_overflow_drops_oldest);
+	tcase_add_test(tc, test_queue_evicts_just_enough);
+	tcase_add_test(tc, test_queue_zero);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("listen");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, TEST_TIMEOUT);
+	tcase_add_test(tc, test_attach_up_then_peer_closes);
+	tcase_add_test(tc, test_attach_many_frames_one_read);
+	tcase_add_loop_test(tc, test_attach_split_frame, 0,
+	    sizeof split_at / sizeof split_at[0]);
+	tcase_add_test(tc, test_attach_malformed_skipped);
+	tcase_add_loop_test(tc, test_attach_oversized_closes, 0,
+	    sizeof oversized / sizeof oversized[0]);
+	tcase_add_test(tc, test_attach_replaces);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("backpressure");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, TEST_TIMEOUT);
+	tcase_add_test(tc, test_backpressure);
+	tcase_add_test(tc, test_backpressure_peer_dies);
+	suite_add_tcase(s, tc);
+
+	return (s);
+}
+
+int
+main(void)
+{
+	SRunner	*sr;
+	int	 failed;
+
+	sr = srunner_create(link_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+}
