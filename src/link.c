@@ -11,12 +11,14 @@
 
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <netinet/in.h>
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -29,8 +31,11 @@
 #include "log.h"
 #include "tcp.h"
 
-/* Largest single read from the TCP socket: many frames per wakeup. */
-#define LINK_MAX_READ	(256 * 1024)
+/* libevent 2.1's most per read; a read this full means more may wait. */
+#define LIBEVENT_READ_CAP	4096
+/* Our own reads past that: this much each, this many per wakeup. */
+#define LINK_READ_SIZE		(64 * 1024)
+#define LINK_READ_ROUNDS	4
 
 struct link {
 	struct event_base	*base;
@@ -44,6 +49,7 @@ struct link {
 	char			 peer[ADDR_HOSTLEN + 8];
 	int			 paused;	/* told the owner to stop */
 	int			 ever_up;
+	size_t			 in_left;	/* input bytes not yet a frame */
 
 	struct evbuffer		*queue;		/* frames held while down */
 	size_t			 queue_frames;
@@ -55,6 +61,7 @@ struct link {
 	struct evutil_addrinfo	*ai_list;	/* addresses of this attempt */
 	struct evutil_addrinfo	*ai_next;	/* the next one to try */
 	char			 trying[ADDR_STRLEN];
+	char			 last_error[ADDR_STRLEN + 264];	/* of this attempt */
 	struct event		*timer;		/* backoff */
 	unsigned int		 attempts;
 	struct timeval		 up_since;
@@ -169,8 +176,8 @@ link_paused(const struct link *link)
 }
 
 /*
- * The one place the state changes. Coming up and going down are always
- * logged; the steps of a connect attempt only with -v. The owner hears
+ * The one place the state changes. Coming up, going down and backing
+ * off are always logged; the steps of a connect attempt only with -v. The owner hears
  * last, and may free the link: callers return right after.
  */
 static void
@@ -178,7 +185,7 @@ link_set_state(struct link *link, enum link_state state, const char *why)
 {
 	enum link_state	old = link->state;
 
-	if (old == LINK_UP || state == LINK_UP)
+	if (old == LINK_UP || state == LINK_UP || state == LINK_BACKOFF)
 		log_info("link %s: %s -> %s (%s)", link->peer,
 		    link_state_name(old), link_state_name(state), why);
 	else
@@ -212,9 +219,9 @@ link_connect(struct link *link, const char *host, uint16_t port)
 }
 
 /*
- * Next backoff delay in ms: doubles from the minimum to the cap, and a
- * random half of it is taken off so that many clients do not retry in
- * step.
+ * Next backoff delay in ms: doubles from the minimum to the cap, and up
+ * to half of it (never below the minimum) is taken off at random so that
+ * many clients do not retry in step.
  */
 unsigned int
 link_backoff_next(struct link *link)
@@ -230,7 +237,10 @@ link_backoff_next(struct link *link)
 	if (link->attempts < 32)
 		link->attempts++;
 	evutil_secure_rng_get_bytes(&r, sizeof r);
-	return ((unsigned int)(delay - (delay / 2) * (r % 1001) / 1000));
+	delay -= (delay / 2) * (r % 1001) / 1000;
+	if (delay < link->cfg.backoff_min_ms)
+		delay = link->cfg.backoff_min_ms;
+	return ((unsigned int)delay);
 }
 
 static void
@@ -300,6 +310,7 @@ link_dnscb(int result, struct evutil_addrinfo *res, void *arg)
 		return;
 	}
 	link->ai_list = link->ai_next = res;
+	link->last_error[0] = '\0';
 	link_try_next(link);
 }
 
@@ -327,27 +338,35 @@ link_try_next(struct link *link)
 			link_set_state(link, LINK_CONNECTING, why);
 			return;
 		}
-		log_verbose("link %s: connect to %s: %s", link->peer,
+		snprintf(link->last_error, sizeof link->last_error, "%s: %s",
 		    link->trying, strerror(errno));
+		log_verbose("link %s: connect to %s", link->peer,
+		    link->last_error);
 		bufferevent_free(link->bev);
 		link->bev = NULL;
 	}
 	if (link->ai_list != NULL)
 		evutil_freeaddrinfo(link->ai_list);
 	link->ai_list = link->ai_next = NULL;
-	link_backoff(link, "no address of the host answered");
+	link_backoff(link, link->last_error[0] != '\0' ? link->last_error :
+	    "no address to try");
 }
 
-/* Listen side: adopt an accepted connection, replacing any current one. */
+/*
+ * Listen side: adopt an accepted connection. A link has one connection;
+ * an owner that wants the new peer to replace the old closes it first.
+ */
 void
 link_attach(struct link *link, int fd, const struct sockaddr *peer)
 {
-	char	name[ADDR_STRLEN], why[ADDR_STRLEN + 32];
+	char	name[ADDR_STRLEN];
 
 	addr_fmt(peer, name, sizeof name);
 	if (link->bev != NULL) {
-		snprintf(why, sizeof why, "replaced by new peer %s", name);
-		link_down(link, why);
+		log_warnx("link %s: already has a peer, %s refused", link->peer,
+		    name);
+		evutil_closesocket(fd);
+		return;
 	}
 	snprintf(link->peer, sizeof link->peer, "%s", name);
 	link->bev = bufferevent_socket_new(link->base, fd,
@@ -381,7 +400,6 @@ link_up(struct link *link, const char *why)
 	bufferevent_set_timeouts(link->bev, NULL,
 	    link->cfg.keepalive_s > 0 ? &tv : NULL);
 	bufferevent_setwatermark(link->bev, EV_WRITE, link->cfg.low_water, 0);
-	bufferevent_set_max_single_read(link->bev, LINK_MAX_READ);
 	bufferevent_enable(link->bev, EV_READ | EV_WRITE);
 
 	/* What waited goes out first, in order, before anything newer. */
@@ -414,6 +432,7 @@ link_drop_connection(struct link *link)
 	    evbuffer_get_length(bufferevent_get_output(link->bev));
 	bufferevent_free(link->bev);
 	link->bev = NULL;
+	link->in_left = 0;
 }
 
 /* The connection is gone: reading resumes (into the queue) and we retry. */
@@ -478,23 +497,40 @@ link_send(struct link *link, const struct sockaddr *src, const void *buf,
 	return (0);
 }
 
-/* Every complete frame of this read is delivered now, not next time. */
-static void
-link_readcb(struct bufferevent *bev, void *arg)
+/*
+ * Delivers every complete frame in the input, in one pass over flat
+ * memory, then lets the owner flush what it batched, then drains.
+ * Returns -1 when the link was closed (and may be freed).
+ */
+static int
+link_deliver(struct link *link, struct evbuffer *in)
 {
-	struct link	*link = arg;
-	struct evbuffer	*in = bufferevent_get_input(bev);
-	struct frame	 f;
-	char		 why[160];
+	const unsigned char	*p;
+	struct frame		 f;
+	size_t			 len, off = 0, first;
+	char			 why[160];
 
-	for (;;) {
-		switch (frame_decode(in, link->cfg.framing, &f)) {
+	len = evbuffer_get_length(in);
+	switch (frame_peek_len(in, link->cfg.framing, &first)) {
+	case FRAME_PARTIAL:
+		link->in_left = len;
+		return (0);
+	case FRAME_OVERSIZED:
+		goto oversized;
+	default:
+		break;
+	}
+	if ((p = evbuffer_pullup(in, -1)) == NULL) {
+		link_close(link, "out of memory");
+		return (-1);
+	}
+	while (off < len) {
+		switch (frame_parse(p + off, len - off, link->cfg.framing, &f)) {
 		case FRAME_PARTIAL:
-			return;
+			goto done;
 		case FRAME_OK:
 			link->stats.tcp_in++;
 			link->cbs.frame(link, &f, link->arg);
-			evbuffer_drain(in, f.wire_len);
 			break;
 		case FRAME_MALFORMED:
 			link->stats.drop_malformed++;
@@ -503,16 +539,85 @@ link_readcb(struct bufferevent *bev, void *arg)
 				    "bytes) skipped; is the peer using the "
 				    "same --framing (%s)?", link->peer,
 				    f.wire_len, frame_name(link->cfg.framing));
-			evbuffer_drain(in, f.wire_len);
 			break;
 		case FRAME_OVERSIZED:
-			snprintf(why, sizeof why, "oversized frame; is the "
-			    "peer using the same --framing (%s)?",
-			    frame_name(link->cfg.framing));
-			log_warnx("link %s: %s", link->peer, why);
-			link_close(link, why);
-			return;
+			if (link->cbs.flush != NULL)
+				link->cbs.flush(link, link->arg);
+			goto oversized;
 		}
+		off += f.wire_len;
+	}
+done:
+	if (link->cbs.flush != NULL)
+		link->cbs.flush(link, link->arg);
+	evbuffer_drain(in, off);
+	link->in_left = len - off;
+	return (0);
+
+oversized:
+	snprintf(why, sizeof why, "oversized frame; is the peer using the "
+	    "same --framing (%s)?", frame_name(link->cfg.framing));
+	log_warnx("link %s: %s", link->peer, why);
+	link_close(link, why);
+	return (-1);
+}
+
+/*
+ * libevent 2.1 reads at most 4 KiB per wakeup. When a read came back
+ * that full there is likely more: read it now, in large pieces, straight
+ * into the input buffer. Returns 1 if more may wait, 0 if not, -1 when
+ * the link was closed (and may be freed).
+ */
+static int
+link_read_more(struct link *link, struct evbuffer *in)
+{
+	struct evbuffer_iovec	v[2];
+	ssize_t			n;
+	int			nv, i;
+	size_t			left;
+	char			why[128];
+
+	nv = evbuffer_reserve_space(in, LINK_READ_SIZE, v, 2);
+	if (nv <= 0)
+		return (0);
+	n = readv(bufferevent_getfd(link->bev), (struct iovec *)v, nv);
+	if (n <= 0) {
+		evbuffer_commit_space(in, v, 0);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+		    errno == EINTR))
+			return (0);
+		snprintf(why, sizeof why, "%s", n == 0 ?
+		    "peer closed the connection" : strerror(errno));
+		link_down(link, why);
+		return (-1);
+	}
+	for (i = 0, left = (size_t)n; i < nv; i++) {
+		if (v[i].iov_len > left)
+			v[i].iov_len = left;
+		left -= v[i].iov_len;
+	}
+	evbuffer_commit_space(in, v, nv);
+	return (n == LINK_READ_SIZE);
+}
+
+/* Every complete frame of this read is delivered now, not next time. */
+static void
+link_readcb(struct bufferevent *bev, void *arg)
+{
+	struct link	*link = arg;
+	struct evbuffer	*in = bufferevent_get_input(bev);
+	size_t		 arrived;
+	int		 round, more;
+
+	arrived = evbuffer_get_length(in) - link->in_left;
+	if (link_deliver(link, in) != 0)
+		return;
+	more = arrived >= LIBEVENT_READ_CAP;
+	for (round = 0; more && round < LINK_READ_ROUNDS; round++) {
+		if ((more = link_read_more(link, in)) < 0)
+			return;
+		if (link_deliver(link, in) != 0)
+			return;
 	}
 }
 
@@ -553,8 +658,10 @@ link_eventcb(struct bufferevent *bev, short events, void *arg)
 		    evutil_socket_error_to_string(error));
 
 	if (link->state == LINK_CONNECTING) {
-		log_verbose("link %s: connect to %s: %s", link->peer,
+		snprintf(link->last_error, sizeof link->last_error, "%s: %s",
 		    link->trying, why);
+		log_verbose("link %s: connect to %s", link->peer,
+		    link->last_error);
 		bufferevent_free(link->bev);
 		link->bev = NULL;
 		link_try_next(link);

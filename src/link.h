@@ -45,6 +45,9 @@ struct link_cbs {
 	void	(*state)(struct link *, enum link_state, void *);
 	/* Stop (1) or resume (0) reading what feeds this link. */
 	void	(*pause)(struct link *, int, void *);
+	/* The frames of one read are all delivered: send what was batched
+	 * (their payloads are valid until this returns). May be NULL. */
+	void	(*flush)(struct link *, void *);
 };
 
 #define LINK_HIGH_WATER		(1024 * 1024)

@@ -38,16 +38,15 @@ struct peer {
 static void	peer_framecb(struct link *, const struct frame *, void *);
 static void	peer_statecb(struct link *, enum link_state, void *);
 static void	peer_pausecb(struct link *, int, void *);
+static void	peer_flushcb(struct link *, void *);
 static void	peer_flow_readcb(struct flow *, void *);
 static void	peer_free(struct peer *);
-
-static unsigned char	peer_buf[UDP_MAX_PAYLOAD];
 
 void
 peer_accept(struct peer_env *env, int fd, const struct sockaddr *sa)
 {
 	static const struct link_cbs	 cbs = {
-		peer_framecb, peer_statecb, peer_pausecb
+		peer_framecb, peer_statecb, peer_pausecb, peer_flushcb
 	};
 	struct peer			*peer;
 	char				 a[ADDR_STRLEN];
@@ -232,34 +231,38 @@ peer_framecb(struct link *link, const struct frame *f, void *arg)
 		    addr_fmt(flow_client(flow), a, sizeof a), link_peer(link),
 		    f->len);
 	flow_touch(flow);
-	udp_send(flow_fd(flow), f->payload, f->len, NULL, 0,
+	udp_sendq_add(flow_fd(flow), f->payload, f->len, NULL, 0,
 	    link_stats(link));
+}
+
+/* All frames of one TCP read are in: send them in one go. */
+static void
+peer_flushcb(struct link *link, void *arg)
+{
+	(void)link;
+	(void)arg;
+	udp_sendq_flush();
 }
 
 /* The server answered on a flow's socket: frame it back at once. */
 static void
 peer_flow_readcb(struct flow *flow, void *arg)
 {
-	struct peer		*peer = arg;
-	struct stats		*st = link_stats(peer->link);
-	struct sockaddr_storage	 from;
-	socklen_t		 fromlen;
-	ssize_t			 n;
-	int			 i;
-	char			 a[ADDR_STRLEN];
+	struct peer	*peer = arg;
+	struct udp_msg	*msgs;
+	int		 i, n;
+	char		 a[ADDR_STRLEN];
 
-	for (i = 0; i < UDP_READ_BATCH; i++) {
-		n = udp_recv(flow_fd(flow), peer_buf, sizeof peer_buf, &from,
-		    &fromlen, st);
-		if (n < 0)
-			return;
+	if ((n = udp_recv_batch(flow_fd(flow), &msgs,
+	    link_stats(peer->link))) <= 0)
+		return;
+	flow_touch(flow);
+	for (i = 0; i < n; i++) {
 		if (log_debug_enabled())
-			log_debug("flow %s (peer %s): %zd bytes <- server",
+			log_debug("flow %s (peer %s): %zu bytes <- server",
 			    addr_fmt(flow_client(flow), a, sizeof a),
-			    link_peer(peer->link), n);
-		flow_touch(flow);
-		link_send(peer->link, flow_client(flow), peer_buf, (size_t)n);
-		if (link_paused(peer->link))
-			return;
+			    link_peer(peer->link), msgs[i].len);
+		link_send(peer->link, flow_client(flow), msgs[i].buf,
+		    msgs[i].len);
 	}
 }

@@ -56,13 +56,11 @@ struct tunnel {
 static void	tunnel_udp_readcb(evutil_socket_t, short, void *);
 static void	tunnel_framecb(struct link *, const struct frame *, void *);
 static void	tunnel_pausecb(struct link *, int, void *);
+static void	tunnel_flushcb(struct link *, void *);
 static void	tunnel_acceptcb(int, const struct sockaddr *, void *);
 static int	tunnel_open_udp(struct tunnel *);
 static int	tunnel_flow_bind(struct tunnel *);
 static void	tunnel_summary(struct tunnel *);
-
-/* One buffer for every datagram read: the loop handles one at a time. */
-static unsigned char	tunnel_buf[UDP_MAX_PAYLOAD];
 
 static void
 tunnel_link_config(const struct options *opts, struct link_config *cfg)
@@ -89,7 +87,7 @@ tunnel_new(struct event_base *base, struct evdns_base *dns,
     const struct options *opts)
 {
 	static const struct link_cbs	 cbs = {
-		tunnel_framecb, NULL, tunnel_pausecb
+		tunnel_framecb, NULL, tunnel_pausecb, tunnel_flushcb
 	};
 	struct tunnel			*t;
 	struct link_config		 cfg;
@@ -307,26 +305,22 @@ tunnel_log_stats(struct tunnel *t)
 static void
 tunnel_udp_readcb(evutil_socket_t fd, short events, void *arg)
 {
-	struct tunnel		*t = arg;
-	struct stats		*st = link_stats(t->link);
-	struct sockaddr_storage	 from;
-	struct sockaddr		*sa = (struct sockaddr *)&from;
-	struct flow		*flow;
-	socklen_t		 fromlen;
-	ssize_t			 n;
-	int			 i;
-	char			 a[ADDR_STRLEN];
+	struct tunnel	*t = arg;
+	struct stats	*st = link_stats(t->link);
+	struct udp_msg	*msgs;
+	struct sockaddr	*sa;
+	struct flow	*flow;
+	int		 i, n;
+	char		 a[ADDR_STRLEN];
 
 	(void)events;
-	for (i = 0; i < UDP_READ_BATCH && t->udp_reading; i++) {
-		n = udp_recv(fd, tunnel_buf, sizeof tunnel_buf, &from,
-		    &fromlen, st);
-		if (n < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK &&
-			    log_ratelimit(&t->udp_rl))
-				log_warn("udp receive");
-			return;
-		}
+	if ((n = udp_recv_batch(fd, &msgs, st)) < 0) {
+		if (log_ratelimit(&t->udp_rl))
+			log_warn("udp receive");
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		sa = (struct sockaddr *)&msgs[i].from;
 		if (t->flows != NULL) {
 			if ((flow = flow_lookup(t->flows, sa)) == NULL) {
 				flow = flow_create(t->flows, sa, -1, NULL);
@@ -339,9 +333,12 @@ tunnel_udp_readcb(evutil_socket_t fd, short events, void *arg)
 			flow_touch(flow);
 		}
 		if (log_debug_enabled())
-			log_debug("udp %s: %zd bytes -> link %s",
-			    addr_fmt(sa, a, sizeof a), n, link_peer(t->link));
-		link_send(t->link, sa, tunnel_buf, (size_t)n);
+			log_debug("udp %s: %zu bytes -> link %s",
+			    addr_fmt(sa, a, sizeof a), msgs[i].len,
+			    link_peer(t->link));
+		/* Past the high-water mark the rest still go: a batch is
+		 * small next to the margin the watermarks leave. */
+		link_send(t->link, sa, msgs[i].buf, msgs[i].len);
 	}
 }
 
@@ -377,7 +374,17 @@ tunnel_framecb(struct link *link, const struct frame *f, void *arg)
 	if (log_debug_enabled())
 		log_debug("link %s: %zu bytes -> udp %s", link_peer(link),
 		    f->len, addr_fmt(to, a, sizeof a));
-	udp_send(t->udp_fd, f->payload, f->len, to, tolen, link_stats(link));
+	udp_sendq_add(t->udp_fd, f->payload, f->len, to, tolen,
+	    link_stats(link));
+}
+
+/* All frames of one TCP read are in: send them in one go. */
+static void
+tunnel_flushcb(struct link *link, void *arg)
+{
+	(void)link;
+	(void)arg;
+	udp_sendq_flush();
 }
 
 /* Backpressure: the TCP output is full, so stop reading UDP for now. */
@@ -404,9 +411,16 @@ static void
 tunnel_acceptcb(int fd, const struct sockaddr *sa, void *arg)
 {
 	struct tunnel	*t = arg;
+	char		 name[ADDR_STRLEN], why[ADDR_STRLEN + 32];
 
-	if (tunnel_is_peer_mode(t))
+	if (tunnel_is_peer_mode(t)) {
 		peer_accept(&t->peers, fd, sa);
-	else
-		link_attach(t->link, fd, sa);
+		return;
+	}
+	if (link_state(t->link) == LINK_UP) {
+		snprintf(why, sizeof why, "replaced by new peer %s",
+		    addr_fmt(sa, name, sizeof name));
+		link_close(t->link, why);
+	}
+	link_attach(t->link, fd, sa);
 }

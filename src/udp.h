@@ -1,4 +1,7 @@
-/* udp.h - UDP sockets: open, send and receive without ever blocking. */
+/*
+ * udp.h - UDP sockets: open, send and receive without ever blocking,
+ * in batches (recvmmsg/sendmmsg where the OS has them).
+ */
 #ifndef UOT_UDP_H
 #define UOT_UDP_H
 
@@ -9,15 +12,23 @@ struct stats;
 
 /* Big enough for any UDP payload, IPv4 or IPv6. */
 #define UDP_MAX_PAYLOAD		65535
-/* Datagrams read per wakeup before the loop serves others. */
-#define UDP_READ_BATCH		64
+/* Datagrams taken per receive call, and per wakeup at most. */
+#define UDP_BATCH		16
 #define UDP_SOCKBUF		(1024 * 1024)
 
+/* One received datagram; buf is valid until the next udp_recv_batch(). */
+struct udp_msg {
+	unsigned char		*buf;
+	size_t			 len;
+	struct sockaddr_storage	 from;
+	socklen_t		 fromlen;
+};
+
 /* udp.c */
-int	udp_open(const struct sockaddr *, socklen_t);
-int	udp_send(int, const void *, size_t, const struct sockaddr *,
-	    socklen_t, struct stats *);
-ssize_t	udp_recv(int, void *, size_t, struct sockaddr_storage *,
-	    socklen_t *, struct stats *);
+int		 udp_open(const struct sockaddr *, socklen_t);
+int		 udp_recv_batch(int, struct udp_msg **, struct stats *);
+void		 udp_sendq_add(int, const void *, size_t,
+		    const struct sockaddr *, socklen_t, struct stats *);
+void		 udp_sendq_flush(void);
 
 #endif

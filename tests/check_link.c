@@ -666,6 +666,8 @@ START_TEST(test_backoff_next)
 		ck_assert_msg(v <= d && 2 * v >= d,
 		    "call %u: %u ms, not in [%u/2, %u]", i, v, d, d);
 		ck_assert_uint_le(v, max);
+		ck_assert_msg(v >= min, "call %u: %u ms, below the minimum %u",
+		    i, v, min);
 		if (d == max) {
 			if (first_at_cap == 0)
 				first_at_cap = v;
@@ -674,8 +676,11 @@ START_TEST(test_backoff_next)
 		}
 		d = d * 2 > max ? max : d * 2;
 	}
-	/* Not in step: at the cap the delays differ (1 ms of 7 is too fine). */
-	if (max >= 100)
+	/*
+	 * Not in step: at the cap the delays differ (1 ms of 7 is too fine,
+	 * and with min == max there is no room above the minimum).
+	 */
+	if (max >= 100 && max >= 2 * min)
 		ck_assert_msg(varied, "no jitter: always %u ms", first_at_cap);
 }
 END_TEST
@@ -1251,7 +1256,7 @@ START_TEST(test_backpressure_peer_dies)
 }
 END_TEST
 
-/* A second attach replaces the first connection: the old peer sees EOF. */
+/* Replacing the connection: the old peer sees EOF, a busy link refuses. */
 START_TEST(test_attach_replaces)
 {
 	struct link_config	 cfg;
@@ -1270,6 +1275,20 @@ START_TEST(test_attach_replaces)
 	ck_assert_int_eq(dgram_send(0, 10), 0);
 	wait_peer_frames(&h.p1, 1);
 
+	/* A busy link refuses a second connection outright... */
+	{
+		struct peer	p3;
+		struct sockaddr_storage ss3;
+		int		fd3;
+
+		tcp_pair(&fd3, &ss3, &p3, 0);
+		link_attach(h.link, fd3, (struct sockaddr *)&ss3);
+		ck_assert_msg(wait_fd_closed(fd3), "the refused socket is open");
+		ck_assert_uint_eq(h.nstates, 1);
+		peer_free(&p3);
+	}
+	/* ...so the owner closes the old one first, as tunnel.c does. */
+	link_close(h.link, "replaced");
 	link_attach(h.link, fd2, (struct sockaddr *)&ss2);
 	ck_assert_int_eq(link_state(h.link), LINK_UP);
 	ck_assert_uint_eq(h.nstates, 3);
