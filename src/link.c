@@ -577,12 +577,17 @@ link_read_more(struct link *link, struct evbuffer *in)
 	size_t			left;
 	char			why[128];
 
+	/* The bufferevent keeps its input's end frozen but for its reads. */
+	evbuffer_unfreeze(in, 0);
 	nv = evbuffer_reserve_space(in, LINK_READ_SIZE, v, 2);
-	if (nv <= 0)
+	if (nv <= 0) {
+		evbuffer_freeze(in, 0);
 		return (0);
+	}
 	n = readv(bufferevent_getfd(link->bev), (struct iovec *)v, nv);
 	if (n <= 0) {
 		evbuffer_commit_space(in, v, 0);
+		evbuffer_freeze(in, 0);
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
 		    errno == EINTR))
 			return (0);
@@ -597,6 +602,7 @@ link_read_more(struct link *link, struct evbuffer *in)
 		left -= v[i].iov_len;
 	}
 	evbuffer_commit_space(in, v, nv);
+	evbuffer_freeze(in, 0);
 	return (n == LINK_READ_SIZE);
 }
 

@@ -4,6 +4,9 @@
  */
 #include "config.h"
 
+#include <sys/types.h>
+#include <sys/resource.h>
+
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +29,28 @@ struct main_ctx {
 	struct event		*flush;
 	int			 flush_left_ms;
 };
+
+/*
+ * Auto mode on the listen side spends one descriptor per flow: raise the
+ * soft limit towards what --max-flows needs, as far as the hard limit
+ * allows, and say so when it falls short.
+ */
+static void
+main_raise_nofile(const struct options *opts)
+{
+	struct rlimit	rl;
+	rlim_t		want = (rlim_t)opts->max_flows + 64;
+
+	if (!opts->udp_bind.is_auto || getrlimit(RLIMIT_NOFILE, &rl) != 0 ||
+	    rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = (rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want) ?
+	    want : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want)
+		log_warnx("open files limited to %llu: fewer than --max-flows "
+		    "%zu flows may get a socket", (unsigned long long)
+		    rl.rlim_cur, opts->max_flows);
+}
 
 static void
 main_flushcb(evutil_socket_t fd, short events, void *arg)
@@ -92,6 +117,7 @@ main(int argc, char *argv[])
 
 	/* A peer that vanishes must not kill us on the next write. */
 	signal(SIGPIPE, SIG_IGN);
+	main_raise_nofile(&opts);
 
 	memset(&ctx, 0, sizeof ctx);
 	if ((ctx.base = event_base_new()) == NULL)

@@ -76,6 +76,9 @@ static struct {
 	size_t			 ngot;
 	struct got		 got[MAX_GOT];
 
+	size_t			 nflush;	/* flush callbacks */
+	size_t			 got_at_flush;	/* frames seen at the last */
+
 	int			 pause;		/* last report, -1: none yet */
 	size_t			 npause;
 	size_t			 pending_at[2];	/* pending when told 0, 1 */
@@ -233,6 +236,15 @@ h_pausecb(struct link *link, int paused, void *arg)
 	h.pending_at[paused] = link_pending(link);
 	h.pause = paused;
 	h.npause++;
+}
+
+static void
+h_flushcb(struct link *link, void *arg)
+{
+	ck_assert_ptr_eq(arg, &h);
+	ck_assert_ptr_eq(link, h.link);
+	h.nflush++;
+	h.got_at_flush = h.ngot;
 }
 
 static void
@@ -564,7 +576,7 @@ cfg_init(struct link_config *cfg)
 static void
 start_link(const struct link_config *cfg)
 {
-	struct link_cbs	cbs = { h_framecb, h_statecb, h_pausecb };
+	struct link_cbs	cbs = { h_framecb, h_statecb, h_pausecb, h_flushcb };
 
 	h.link = link_new(h.base, h.dns, cfg, &cbs, &h);
 	ck_assert_ptr_nonnull(h.link);
@@ -1019,10 +1031,48 @@ START_TEST(test_attach_many_frames_one_read)
 	ck_assert_int_ne(event_base_loop(h.base, EVLOOP_ONCE), -1);
 	ck_assert_msg(h.ngot == K, "%zu of %u frames from one read", h.ngot,
 	    K);
+	/* One flush for the whole read, after its last frame. */
+	ck_assert_uint_eq(h.nflush, 1);
+	ck_assert_uint_eq(h.got_at_flush, K);
 	for (i = 0; i < K; i++)
 		check_got(&h.got[i], i, 100 + i * 20);
 	ck_assert_uint_eq(link_stats(h.link)->tcp_in, K);
 	ck_assert_uint_eq(link_stats(h.link)->drop_malformed, 0);
+}
+END_TEST
+
+/*
+ * A burst far past libevent 2.1's 4 KiB read: the link reads on by
+ * itself, so all of it is delivered in the same turn of the loop.
+ */
+START_TEST(test_attach_large_burst_one_turn)
+{
+	const unsigned int	 K = 40;
+	struct link_config	 cfg;
+	struct sockaddr_storage	 ss;
+	struct evbuffer		*b;
+	size_t			 total;
+	unsigned int		 i;
+	int			 fd;
+
+	cfg_init(&cfg);
+	start_link(&cfg);
+	tcp_pair(&fd, &ss, &h.p1, 0);
+	link_attach(h.link, fd, (struct sockaddr *)&ss);
+	b = evbuffer_new();
+	ck_assert_ptr_nonnull(b);
+	for (i = 0; i < K; i++)
+		dgram_encode(b, i, 1000);
+	total = evbuffer_get_length(b);
+	ck_assert_uint_gt(total, 8 * 4096);
+	peer_write(&h.p1, b, total);
+	evbuffer_free(b);
+
+	wait_inq(fd, total);
+	ck_assert_int_ne(event_base_loop(h.base, EVLOOP_ONCE), -1);
+	ck_assert_msg(h.ngot == K, "%zu of %u frames in one turn", h.ngot, K);
+	for (i = 0; i < K; i++)
+		check_got(&h.got[i], i, 1000);
 }
 END_TEST
 
@@ -1356,6 +1406,7 @@ link_suite(void)
 	tcase_set_timeout(tc, TEST_TIMEOUT);
 	tcase_add_test(tc, test_attach_up_then_peer_closes);
 	tcase_add_test(tc, test_attach_many_frames_one_read);
+	tcase_add_test(tc, test_attach_large_burst_one_turn);
 	tcase_add_loop_test(tc, test_attach_split_frame, 0,
 	    sizeof split_at / sizeof split_at[0]);
 	tcase_add_test(tc, test_attach_malformed_skipped);
