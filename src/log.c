@@ -29,15 +29,25 @@ log_init(const char *progname, int level)
 	event_set_log_callback(log_eventcb);
 }
 
+/* One line, written whole: two processes on one terminal do not mix. */
 static void
 log_vwrite(int priority, const char *fmt, va_list ap)
 {
-	int	saved_errno = errno;
+	char	line[2048];
+	int	saved_errno = errno, n, m;
 
 	(void)priority;
-	fprintf(stderr, "%s: ", log_progname);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	n = snprintf(line, sizeof line, "%s: ", log_progname);
+	if (n < 0 || (size_t)n >= sizeof line)
+		n = 0;
+	m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+	if (m < 0)
+		m = 0;
+	n += m;
+	if ((size_t)n > sizeof line - 2)
+		n = sizeof line - 2;
+	line[n++] = '\n';
+	fwrite(line, 1, (size_t)n, stderr);
 	errno = saved_errno;
 }
 
@@ -52,8 +62,7 @@ log_warn(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof buf, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "%s: %s: %s\n", log_progname, buf,
-	    strerror(saved_errno));
+	log_warnx("%s: %s", buf, strerror(saved_errno));
 	errno = saved_errno;
 }
 

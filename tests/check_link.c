@@ -725,6 +725,46 @@ END_TEST
  * Connect side against a port that refuses: RESOLVING, CONNECTING,
  * BACKOFF, over and over, never UP; once the port listens, UP.
  */
+/*
+ * Every address of the name is tried in one attempt: a name with a dead
+ * address and a live one comes up without ever backing off, whichever
+ * order the resolver gives them in (both orders are tried).
+ */
+START_TEST(test_connect_tries_every_address)
+{
+	static const char	*orders[] = {
+		"127.0.0.2 uot-multi\n127.0.0.1 uot-multi\n",
+		"127.0.0.1 uot-multi\n127.0.0.2 uot-multi\n",
+	};
+	struct link_config	 cfg;
+	char			 path[] = "/tmp/uot-hosts-XXXXXX";
+	uint16_t		 port;
+	size_t			 i;
+	int			 lfd, fd;
+
+	fd = mkstemp(path);
+	ck_assert_int_ne(fd, -1);
+	ck_assert_int_eq(write(fd, orders[_i], strlen(orders[_i])),
+	    (ssize_t)strlen(orders[_i]));
+	close(fd);
+	ck_assert_int_eq(evdns_base_load_hosts(h.dns, path), 0);
+	unlink(path);
+
+	cfg_init(&cfg);
+	lfd = tcp_bound(&port);		/* 127.0.0.1 only: .2 is refused */
+	ck_assert_int_eq(listen(lfd, 8), 0);	/* before the first try */
+	start_link(&cfg);
+	link_connect(h.link, "uot-multi", port);
+	listen_and_accept(lfd, &h.p1);
+	ck_assert_int_eq(link_state(h.link), LINK_UP);
+	for (i = 0; i < h.nstates && i < MAX_STATES; i++)
+		ck_assert_msg(h.states[i] != LINK_BACKOFF,
+		    "backed off at state %zu instead of trying the next "
+		    "address", i);
+	close(lfd);
+}
+END_TEST
+
 START_TEST(test_connect_refused_then_up)
 {
 	static const enum link_state	 cycle[] = {
@@ -1389,6 +1429,7 @@ link_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, TEST_TIMEOUT);
 	tcase_add_test(tc, test_connect_refused_then_up);
+	tcase_add_loop_test(tc, test_connect_tries_every_address, 0, 2);
 	tcase_add_test(tc, test_connect_reconnect);
 	suite_add_tcase(s, tc);
 
