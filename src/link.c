@@ -31,9 +31,7 @@
 #include "log.h"
 #include "tcp.h"
 
-/* libevent 2.1's most per read; a read this full means more may wait. */
-#define LIBEVENT_READ_CAP	4096
-/* Our own reads past that: this much each, this many per wakeup. */
+/* Our reads: this much each, this many per wakeup at most. */
 #define LINK_READ_SIZE		(64 * 1024)
 #define LINK_READ_ROUNDS	4
 
@@ -49,7 +47,10 @@ struct link {
 	char			 peer[ADDR_HOSTLEN + 8];
 	int			 paused;	/* told the owner to stop */
 	int			 ever_up;
-	size_t			 in_left;	/* input bytes not yet a frame */
+	struct evbuffer		*in;		/* bytes read, not yet frames */
+	struct event		*read_ev;	/* ours: see link_up() */
+	struct event		*push_ev;	/* writes the batch just framed */
+	int			 writing;	/* bufferevent owns the writes */
 
 	struct evbuffer		*queue;		/* frames held while down */
 	size_t			 queue_frames;
@@ -77,7 +78,8 @@ static void	link_up(struct link *, const char *);
 static void	link_down(struct link *, const char *);
 static void	link_drop_connection(struct link *);
 static void	link_pause(struct link *, int);
-static void	link_readcb(struct bufferevent *, void *);
+static void	link_readcb(evutil_socket_t, short, void *);
+static void	link_pushcb(evutil_socket_t, short, void *);
 static void	link_writecb(struct bufferevent *, void *);
 static void	link_eventcb(struct bufferevent *, short, void *);
 static void	link_dnscb(int, struct evutil_addrinfo *, void *);
@@ -103,6 +105,9 @@ link_new(struct event_base *base, struct evdns_base *dns,
 	link->state = LINK_CLOSED;
 	snprintf(link->peer, sizeof link->peer, "(no peer)");
 	if ((link->queue = evbuffer_new()) == NULL ||
+	    (link->in = evbuffer_new()) == NULL ||
+	    (link->push_ev = event_new(base, -1, 0, link_pushcb, link)) ==
+	    NULL ||
 	    (link->timer = evtimer_new(base, link_timercb, link)) == NULL) {
 		link_free(link);
 		return (NULL);
@@ -129,6 +134,10 @@ link_free(struct link *link)
 		event_free(link->timer);
 	if (link->queue != NULL)
 		evbuffer_free(link->queue);
+	if (link->in != NULL)
+		evbuffer_free(link->in);
+	if (link->push_ev != NULL)
+		event_free(link->push_ev);
 	free(link->host);
 	free(link);
 }
@@ -329,7 +338,7 @@ link_try_next(struct link *link)
 		    BEV_OPT_CLOSE_ON_FREE);
 		if (link->bev == NULL)
 			break;
-		bufferevent_setcb(link->bev, link_readcb, link_writecb,
+		bufferevent_setcb(link->bev, NULL, link_writecb,
 		    link_eventcb, link);
 		bufferevent_set_timeouts(link->bev, NULL, &tv);
 		if (bufferevent_socket_connect(link->bev, ai->ai_addr,
@@ -376,8 +385,7 @@ link_attach(struct link *link, int fd, const struct sockaddr *peer)
 		evutil_closesocket(fd);
 		return;
 	}
-	bufferevent_setcb(link->bev, link_readcb, link_writecb, link_eventcb,
-	    link);
+	bufferevent_setcb(link->bev, NULL, link_writecb, link_eventcb, link);
 	tcp_tune(fd, link->cfg.keepalive_s);
 	link_up(link, "accepted");
 }
@@ -390,6 +398,13 @@ link_close(struct link *link, const char *why)
 		link_down(link, why);
 }
 
+/*
+ * The bufferevent dials, times out a stalled peer and writes what the
+ * socket would not take at once; the rest of the I/O is ours, with
+ * fewer system calls than libevent 2.1 spends: reads of 64 KiB straight
+ * into our input, and one write per batch of frames, attempted as soon
+ * as the batch is framed (link_pushcb).
+ */
 static void
 link_up(struct link *link, const char *why)
 {
@@ -400,7 +415,14 @@ link_up(struct link *link, const char *why)
 	bufferevent_set_timeouts(link->bev, NULL,
 	    link->cfg.keepalive_s > 0 ? &tv : NULL);
 	bufferevent_setwatermark(link->bev, EV_WRITE, link->cfg.low_water, 0);
-	bufferevent_enable(link->bev, EV_READ | EV_WRITE);
+	bufferevent_disable(link->bev, EV_READ | EV_WRITE);
+	link->writing = 0;
+	link->read_ev = event_new(link->base, bufferevent_getfd(link->bev),
+	    EV_READ | EV_PERSIST, link_readcb, link);
+	if (link->read_ev == NULL || event_add(link->read_ev, NULL) != 0) {
+		link_down(link, "out of memory");
+		return;
+	}
 
 	/* What waited goes out first, in order, before anything newer. */
 	if (link->queue_frames > 0) {
@@ -410,6 +432,7 @@ link_up(struct link *link, const char *why)
 		link->stats.tcp_out += link->queue_frames;
 		evbuffer_add_buffer(out, link->queue);
 		link->queue_frames = 0;
+		event_active(link->push_ev, 0, 0);
 	}
 	if (link->ever_up)
 		link->stats.reconnects++;
@@ -426,13 +449,19 @@ link_up(struct link *link, const char *why)
 static void
 link_drop_connection(struct link *link)
 {
+	if (link->read_ev != NULL) {
+		event_free(link->read_ev);
+		link->read_ev = NULL;
+	}
+	event_del(link->push_ev);
+	evbuffer_drain(link->in, evbuffer_get_length(link->in));
 	if (link->bev == NULL)
 		return;
 	link->stats.drop_unsent_bytes +=
 	    evbuffer_get_length(bufferevent_get_output(link->bev));
 	bufferevent_free(link->bev);
 	link->bev = NULL;
-	link->in_left = 0;
+	link->writing = 0;
 }
 
 /* The connection is gone: reading resumes (into the queue) and we retry. */
@@ -446,6 +475,32 @@ link_down(struct link *link, const char *why)
 		link_backoff(link, why);
 	else
 		link_set_state(link, LINK_CLOSED, why);
+}
+
+/*
+ * Runs once the callback that framed a batch returns: one write for all
+ * of it. What the socket does not take, the bufferevent writes when it
+ * can (and its low-water callback lifts the backpressure).
+ */
+static void
+link_pushcb(evutil_socket_t fd, short events, void *arg)
+{
+	struct link	*link = arg;
+	struct evbuffer	*out;
+
+	(void)fd;
+	(void)events;
+	if (link->state != LINK_UP || link->writing)
+		return;
+	out = bufferevent_get_output(link->bev);
+	if (evbuffer_get_length(out) > 0)
+		(void)evbuffer_write(out, bufferevent_getfd(link->bev));
+	if (evbuffer_get_length(out) > 0) {
+		/* Full socket, or an error the bufferevent will report. */
+		link->writing = 1;
+		bufferevent_enable(link->bev, EV_WRITE);
+	} else if (link->paused)
+		link_pause(link, 0);
 }
 
 /*
@@ -467,6 +522,8 @@ link_send(struct link *link, const struct sockaddr *src, const void *buf,
 		if (frame_encode(out, link->cfg.framing, src, buf, len) != 0)
 			return (-1);
 		link->stats.tcp_out++;
+		if (!link->writing)
+			event_active(link->push_ev, 0, 0);
 		if (!link->paused &&
 		    evbuffer_get_length(out) >= link->cfg.high_water) {
 			link_pause(link, 1);
@@ -513,7 +570,6 @@ link_deliver(struct link *link, struct evbuffer *in)
 	len = evbuffer_get_length(in);
 	switch (frame_peek_len(in, link->cfg.framing, &first)) {
 	case FRAME_PARTIAL:
-		link->in_left = len;
 		return (0);
 	case FRAME_OVERSIZED:
 		goto oversized;
@@ -551,7 +607,6 @@ done:
 	if (link->cbs.flush != NULL)
 		link->cbs.flush(link, link->arg);
 	evbuffer_drain(in, off);
-	link->in_left = len - off;
 	return (0);
 
 oversized:
@@ -563,13 +618,12 @@ oversized:
 }
 
 /*
- * libevent 2.1 reads at most 4 KiB per wakeup. When a read came back
- * that full there is likely more: read it now, in large pieces, straight
- * into the input buffer. Returns 1 if more may wait, 0 if not, -1 when
- * the link was closed (and may be freed).
+ * Reads what the socket has, in pieces of LINK_READ_SIZE. Returns the
+ * bytes read (0: none now), or -1 when the link was closed (and may be
+ * freed).
  */
-static int
-link_read_more(struct link *link, struct evbuffer *in)
+static ssize_t
+link_read(struct link *link)
 {
 	struct evbuffer_iovec	v[2];
 	ssize_t			n;
@@ -577,17 +631,14 @@ link_read_more(struct link *link, struct evbuffer *in)
 	size_t			left;
 	char			why[128];
 
-	/* The bufferevent keeps its input's end frozen but for its reads. */
-	evbuffer_unfreeze(in, 0);
-	nv = evbuffer_reserve_space(in, LINK_READ_SIZE, v, 2);
+	nv = evbuffer_reserve_space(link->in, LINK_READ_SIZE, v, 2);
 	if (nv <= 0) {
-		evbuffer_freeze(in, 0);
-		return (0);
+		link_close(link, "out of memory");
+		return (-1);
 	}
 	n = readv(bufferevent_getfd(link->bev), (struct iovec *)v, nv);
 	if (n <= 0) {
-		evbuffer_commit_space(in, v, 0);
-		evbuffer_freeze(in, 0);
+		evbuffer_commit_space(link->in, v, 0);
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
 		    errno == EINTR))
 			return (0);
@@ -601,39 +652,47 @@ link_read_more(struct link *link, struct evbuffer *in)
 			v[i].iov_len = left;
 		left -= v[i].iov_len;
 	}
-	evbuffer_commit_space(in, v, nv);
-	evbuffer_freeze(in, 0);
-	return (n == LINK_READ_SIZE);
+	evbuffer_commit_space(link->in, v, nv);
+	return (n);
 }
 
-/* Every complete frame of this read is delivered now, not next time. */
+/*
+ * The socket is readable: every complete frame of each read is
+ * delivered now, not next time; a full read is followed by another.
+ */
 static void
-link_readcb(struct bufferevent *bev, void *arg)
+link_readcb(evutil_socket_t fd, short events, void *arg)
 {
 	struct link	*link = arg;
-	struct evbuffer	*in = bufferevent_get_input(bev);
-	size_t		 arrived;
-	int		 round, more;
+	ssize_t		 n;
+	int		 round;
 
-	arrived = evbuffer_get_length(in) - link->in_left;
-	if (link_deliver(link, in) != 0)
-		return;
-	more = arrived >= LIBEVENT_READ_CAP;
-	for (round = 0; more && round < LINK_READ_ROUNDS; round++) {
-		if ((more = link_read_more(link, in)) < 0)
+	(void)fd;
+	(void)events;
+	for (round = 0; round < LINK_READ_ROUNDS; round++) {
+		if ((n = link_read(link)) <= 0)
 			return;
-		if (link_deliver(link, in) != 0)
+		if (link_deliver(link, link->in) != 0)
+			return;
+		if (n < LINK_READ_SIZE)
 			return;
 	}
 }
 
-/* Output drained to the low-water mark: the UDP side may read again. */
+/*
+ * The bufferevent wrote some of what the socket would not take and the
+ * output is down to the low-water mark: the UDP side may read again, and
+ * once all is out, writes are ours again.
+ */
 static void
 link_writecb(struct bufferevent *bev, void *arg)
 {
 	struct link	*link = arg;
 
-	(void)bev;
+	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
+		bufferevent_disable(bev, EV_WRITE);
+		link->writing = 0;
+	}
 	if (link->paused)
 		link_pause(link, 0);
 }
