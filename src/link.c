@@ -228,25 +228,26 @@ link_connect(struct link *link, const char *host, uint16_t port)
 }
 
 /*
- * Next backoff delay in ms: doubles from the minimum to the cap, and up
- * to half of it (never below the minimum) is taken off at random so that
- * many clients do not retry in step.
+ * Next backoff delay in ms: a ceiling that starts at twice the minimum
+ * and doubles to the cap, and a delay drawn at random from its upper
+ * half, never below the minimum, so that many clients that lost the same
+ * server do not all retry in step.
  */
 unsigned int
 link_backoff_next(struct link *link)
 {
-	unsigned long	delay = link->cfg.backoff_min_ms;
+	unsigned long	ceiling = 2UL * link->cfg.backoff_min_ms, delay;
 	unsigned int	i, r;
 
-	for (i = 0; i < link->attempts && delay < link->cfg.backoff_max_ms;
+	for (i = 0; i < link->attempts && ceiling < link->cfg.backoff_max_ms;
 	    i++)
-		delay *= 2;
-	if (delay > link->cfg.backoff_max_ms)
-		delay = link->cfg.backoff_max_ms;
+		ceiling *= 2;
+	if (ceiling > link->cfg.backoff_max_ms)
+		ceiling = link->cfg.backoff_max_ms;
 	if (link->attempts < 32)
 		link->attempts++;
 	evutil_secure_rng_get_bytes(&r, sizeof r);
-	delay -= (delay / 2) * (r % 1001) / 1000;
+	delay = ceiling - (ceiling / 2) * (r % 1001) / 1000;
 	if (delay < link->cfg.backoff_min_ms)
 		delay = link->cfg.backoff_min_ms;
 	return ((unsigned int)delay);

@@ -126,8 +126,7 @@ main(int argc, char *argv[])
 	    (dns = evdns_base_new(ctx.base,
 	    EVDNS_BASE_INITIALIZE_NAMESERVERS)) == NULL)
 		fatalx("evdns_base_new");
-	if ((ctx.tunnel = tunnel_new(ctx.base, dns, &opts)) == NULL)
-		return (1);
+	/* Signals first: the tunnel starts working as soon as it exists. */
 	if ((ctx.flush = evtimer_new(ctx.base, main_flushcb, &ctx)) == NULL)
 		fatalx("evtimer_new");
 	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
@@ -135,6 +134,8 @@ main(int argc, char *argv[])
 		if (sigev[i] == NULL || event_add(sigev[i], NULL) != 0)
 			fatalx("cannot catch signal %d", sigs[i]);
 	}
+	if ((ctx.tunnel = tunnel_new(ctx.base, dns, &opts)) == NULL)
+		return (1);
 
 	event_base_dispatch(ctx.base);
 

@@ -672,7 +672,7 @@ START_TEST(test_backoff_next)
 	cfg.backoff_max_ms = max;
 	start_link(&cfg);
 
-	d = min;
+	d = 2 * min > max ? max : 2 * min;
 	for (i = 0; i < 100; i++) {
 		v = link_backoff_next(h.link);
 		ck_assert_msg(v <= d && 2 * v >= d,
@@ -697,10 +697,39 @@ START_TEST(test_backoff_next)
 }
 END_TEST
 
+/* Clients that lose one server together do not all retry together. */
+START_TEST(test_backoff_first_varies)
+{
+	struct link_cbs		 cbs = { h_framecb, h_statecb, h_pausecb,
+				    h_flushcb };
+	struct link_config	 cfg;
+	struct link		*l;
+	unsigned int		 v, first = 0, i;
+	int			 varied = 0;
+
+	cfg_init(&cfg);
+	cfg.backoff_min_ms = 1000;
+	cfg.backoff_max_ms = 8000;
+	for (i = 0; i < 20; i++) {
+		l = link_new(h.base, h.dns, &cfg, &cbs, &h);
+		ck_assert_ptr_nonnull(l);
+		v = link_backoff_next(l);
+		ck_assert_msg(v >= 1000 && v <= 2000, "first delay %u ms", v);
+		if (i == 0)
+			first = v;
+		else if (v != first)
+			varied = 1;
+		link_free(l);
+	}
+	ck_assert_msg(varied, "the first delay is always %u ms", first);
+}
+END_TEST
+
 /* The sequence the brief spells out, checked value by value. */
 START_TEST(test_backoff_doubling)
 {
-	static const unsigned int	 d[] = { 100, 200, 400, 800, 1600 };
+	/* Ceilings: twice the minimum first, doubling to the cap. */
+	static const unsigned int	 d[] = { 200, 400, 800, 1600, 1600 };
 	struct link_config		 cfg;
 	unsigned int			 i, v;
 
@@ -710,7 +739,7 @@ START_TEST(test_backoff_doubling)
 	start_link(&cfg);
 	for (i = 0; i < 5; i++) {
 		v = link_backoff_next(h.link);
-		ck_assert_msg(v >= d[i] / 2 && v <= d[i],
+		ck_assert_msg(v >= d[i] / 2 && v >= 100 && v <= d[i],
 		    "call %u: %u ms, not in [%u, %u]", i, v, d[i] / 2, d[i]);
 	}
 	for (i = 0; i < 1000; i++) {
@@ -1420,6 +1449,7 @@ link_suite(void)
 	tc = tcase_create("backoff");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, TEST_TIMEOUT);
+	tcase_add_test(tc, test_backoff_first_varies);
 	tcase_add_loop_test(tc, test_backoff_next, 0,
 	    sizeof backoff_cases / sizeof backoff_cases[0]);
 	tcase_add_test(tc, test_backoff_doubling);
