@@ -124,6 +124,27 @@ flow_lookup(struct flow_table *table, const struct sockaddr *sa)
 }
 
 /*
+ * May client sa have a new flow? Under --max-flows, yes; otherwise it
+ * is refused, counted and (rate-limited) logged. Ask before spending a
+ * socket on it.
+ */
+int
+flow_admit(struct flow_table *table, const struct sockaddr *sa)
+{
+	struct flow_limit	*limit = table->limit;
+	char			 a[ADDR_STRLEN];
+
+	if (limit->active < limit->max)
+		return (0);
+	limit->refused++;
+	if (log_ratelimit(&limit->rl))
+		log_warnx("flow %s (peer %s): refused, already %zu flows "
+		    "(--max-flows)", addr_fmt(sa, a, sizeof a), table->owner,
+		    limit->active);
+	return (-1);
+}
+
+/*
  * A new flow for client sa. fd is its own socket (or -1), watched with
  * readfn. Returns NULL when the limit is reached: the caller drops the
  * datagram, which is counted here. fd is the flow's from now on, even
@@ -135,16 +156,9 @@ flow_create(struct flow_table *table, const struct sockaddr *sa, int fd,
 {
 	struct flow_limit	*limit = table->limit;
 	struct flow		*flow;
-	char			 a[ADDR_STRLEN];
 
-	if (limit->active >= limit->max) {
-		limit->refused++;
-		if (log_ratelimit(&limit->rl))
-			log_warnx("flow %s (peer %s): refused, already %zu "
-			    "flows (--max-flows)", addr_fmt(sa, a, sizeof a),
-			    table->owner, limit->active);
+	if (flow_admit(table, sa) != 0)
 		goto fail;
-	}
 	if ((flow = calloc(1, sizeof *flow)) == NULL)
 		goto fail;
 	flow->table = table;

@@ -37,6 +37,8 @@ void			 flow_table_free(struct flow_table *);
 size_t			 flow_table_count(const struct flow_table *);
 struct flow		*flow_lookup(struct flow_table *,
 			    const struct sockaddr *);
+int			 flow_admit(struct flow_table *,
+			    const struct sockaddr *);
 struct flow		*flow_create(struct flow_table *,
 			    const struct sockaddr *, int, flow_readfn);
 void			 flow_free(struct flow *, const char *);

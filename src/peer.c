@@ -85,26 +85,13 @@ static void
 peer_free(struct peer *peer)
 {
 	struct peer_env	*env = peer->env;
-	struct stats	*st, *sum = &env->closed;
 
 	if (peer->prev != NULL) {
 		DL_DELETE(env->peers, peer);
 		env->npeers--;
 	}
-	if (peer->link != NULL) {
-		st = link_stats(peer->link);
-		sum->udp_in += st->udp_in;
-		sum->udp_in_bytes += st->udp_in_bytes;
-		sum->tcp_out += st->tcp_out;
-		sum->tcp_in += st->tcp_in;
-		sum->udp_out += st->udp_out;
-		sum->udp_out_bytes += st->udp_out_bytes;
-		sum->drop_malformed += st->drop_malformed;
-		sum->drop_udp_send += st->drop_udp_send;
-		sum->drop_no_socket += st->drop_no_socket;
-		sum->drop_unsent_bytes += st->drop_unsent_bytes;
-		sum->udp_icmp += st->udp_icmp;
-	}
+	if (peer->link != NULL)
+		stats_add(&env->closed, link_stats(peer->link));
 	flow_table_free(peer->flows);
 	link_free(peer->link);
 	free(peer);
@@ -188,6 +175,8 @@ peer_flow_open(struct peer *peer, const struct sockaddr *client)
 	char			 a[ADDR_STRLEN], b[ADDR_STRLEN];
 	int			 fd;
 
+	if (flow_admit(peer->flows, client) != 0)
+		return (NULL);
 	fd = udp_open((struct sockaddr *)&env->flow_bind, env->flow_bindlen);
 	if (fd == -1 || connect(fd, (struct sockaddr *)&env->dest,
 	    env->destlen) != 0) {

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 
 #include "log.h"
 #include "stats.h"
@@ -21,4 +22,17 @@ stats_log(const char *who, const struct stats *s)
 	    s->drop_link_down, s->drop_malformed, s->drop_udp_send,
 	    s->drop_no_flow, s->drop_no_socket,
 	    s->drop_unsent_bytes, s->udp_icmp);
+}
+
+/* Adds every counter of s into sum (the totals of peers gone). */
+void
+stats_add(struct stats *sum, const struct stats *s)
+{
+	uint64_t	*d = (uint64_t *)sum;
+	const uint64_t	*v = (const uint64_t *)s;
+	size_t		 i;
+
+	/* struct stats is nothing but uint64_t counters. */
+	for (i = 0; i < sizeof *s / sizeof (uint64_t); i++)
+		d[i] += v[i];
 }

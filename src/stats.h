@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 
+/* Only uint64_t counters: stats_add() sums them as an array. */
 struct stats {
 	uint64_t	udp_in;		/* datagrams read from UDP for the link */
 	uint64_t	udp_in_bytes;
@@ -25,5 +26,6 @@ struct stats {
 
 /* stats.c */
 void	stats_log(const char *, const struct stats *);
+void	stats_add(struct stats *, const struct stats *);
 
 #endif

@@ -95,6 +95,7 @@ tunnel_new(struct event_base *base, struct evdns_base *dns,
 	socklen_t			 sslen;
 	const char			*why;
 	char				 a[ADDR_STRLEN];
+	char				 name[ADDR_HOSTLEN + 8];
 
 	if ((t = calloc(1, sizeof *t)) == NULL)
 		fatal("calloc");
@@ -125,8 +126,11 @@ tunnel_new(struct event_base *base, struct evdns_base *dns,
 			goto fail;
 		if ((t->link = link_new(base, dns, &cfg, &cbs, t)) == NULL)
 			fatalx("link_new");
+		/* Flows are logged by the link they go through. */
+		snprintf(name, sizeof name, strchr(opts->tcp.host, ':') ?
+		    "[%s]:%u" : "%s:%u", opts->tcp.host, opts->tcp.port);
 		if (opts->udp_sendto.is_auto && (t->flows = flow_table_new(base,
-		    opts->flow_timeout_s, &t->limit, "local", t)) == NULL)
+		    opts->flow_timeout_s, &t->limit, name, t)) == NULL)
 			fatalx("flow_table_new");
 	}
 
