@@ -37,9 +37,10 @@ static void	listen_acceptcb(struct evconnlistener *, evutil_socket_t,
 static void	listen_errorcb(struct evconnlistener *, void *);
 static void	listen_retrycb(evutil_socket_t, short, void *);
 
+/* Listens on sa, or on fd if it is not -1 (already bound and listening). */
 struct listener *
 listener_new(struct event_base *base, const struct sockaddr *sa,
-    socklen_t len, listener_acceptfn fn, void *arg)
+    socklen_t len, int fd, listener_acceptfn fn, void *arg)
 {
 	struct listener		*l;
 	struct sockaddr_storage	 bound;
@@ -49,9 +50,15 @@ listener_new(struct event_base *base, const struct sockaddr *sa,
 		return (NULL);
 	l->fn = fn;
 	l->arg = arg;
-	l->evl = evconnlistener_new_bind(base, listen_acceptcb, l,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE,
-	    LISTEN_BACKLOG, sa, (int)len);
+	if (fd != -1) {
+		/* Handed over already listening (socket activation). */
+		evutil_make_socket_nonblocking(fd);
+		l->evl = evconnlistener_new(base, listen_acceptcb, l,
+		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+	} else
+		l->evl = evconnlistener_new_bind(base, listen_acceptcb, l,
+		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC |
+		    LEV_OPT_REUSEABLE, LISTEN_BACKLOG, sa, (int)len);
 	if (l->evl == NULL ||
 	    (l->retry = evtimer_new(base, listen_retrycb, l)) == NULL) {
 		int saved = errno;

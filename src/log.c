@@ -15,17 +15,25 @@
 
 int			 log_level = LOG_LEVEL_INFO;
 static const char	*log_progname = "udp-over-tcp";
+static int		 log_syslog;	/* else stderr */
 
 static void	log_vwrite(int, const char *, va_list) LOG_PRINTF(2, 0);
 static void	log_eventcb(int, const char *);
 
-/* Sets the verbosity and routes libevent's own messages through us. */
+/*
+ * Sets the verbosity and where lines go (facility -1: stderr), and
+ * routes libevent's own messages through us.
+ */
 void
-log_init(const char *progname, int level)
+log_init(const char *progname, int level, int facility)
 {
 	if (progname != NULL)
 		log_progname = progname;
 	log_level = level;
+	if (facility != -1) {
+		openlog(log_progname, LOG_PID | LOG_NDELAY, facility);
+		log_syslog = 1;
+	}
 	event_set_log_callback(log_eventcb);
 }
 
@@ -36,7 +44,11 @@ log_vwrite(int priority, const char *fmt, va_list ap)
 	char	line[2048];
 	int	saved_errno = errno, n, m;
 
-	(void)priority;
+	if (log_syslog) {
+		vsyslog(priority, fmt, ap);
+		errno = saved_errno;
+		return;
+	}
 	n = snprintf(line, sizeof line, "%s: ", log_progname);
 	if (n < 0 || (size_t)n >= sizeof line)
 		n = 0;

@@ -20,7 +20,7 @@ extern int log_level;
 #define LOG_PRINTF(a, b)	__attribute__((__format__(__printf__, a, b)))
 
 /* log.c */
-void	log_init(const char *, int);
+void	log_init(const char *, int, int);
 void	log_warn(const char *, ...) LOG_PRINTF(1, 2);
 void	log_warnx(const char *, ...) LOG_PRINTF(1, 2);
 void	log_info(const char *, ...) LOG_PRINTF(1, 2);

@@ -16,6 +16,7 @@
 #include <event2/event.h>
 
 #include "log.h"
+#include "notify.h"
 #include "options.h"
 #include "tunnel.h"
 
@@ -84,6 +85,7 @@ main_signalcb(evutil_socket_t sig, short events, void *arg)
 		return;
 	}
 	log_info("%s: shutting down", strsignal((int)sig));
+	notify_stopping();
 	tunnel_stop_input(ctx->tunnel);
 	ctx->flush_left_ms = MAIN_FLUSH_MS;
 	main_flushcb(-1, 0, ctx);
@@ -113,7 +115,7 @@ main(int argc, char *argv[])
 	case OPTIONS_RUN:
 		break;
 	}
-	log_init("udp-over-tcp", opts.verbosity);
+	log_init("udp-over-tcp", opts.verbosity, opts.syslog_facility);
 
 	/* A peer that vanishes must not kill us on the next write. */
 	signal(SIGPIPE, SIG_IGN);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -25,7 +26,9 @@ enum {
 	OPT_KEEPALIVE,
 	OPT_FLOW_TIMEOUT,
 	OPT_MAX_FLOWS,
-	OPT_MAX_PEERS
+	OPT_MAX_PEERS,
+	OPT_SYSLOG,
+	OPT_SYSLOG_FACILITY
 };
 
 static const struct option options_long[] = {
@@ -43,6 +46,8 @@ static const struct option options_long[] = {
 	{ "flow-timeout",	required_argument,	NULL, OPT_FLOW_TIMEOUT },
 	{ "max-flows",		required_argument,	NULL, OPT_MAX_FLOWS },
 	{ "max-peers",		required_argument,	NULL, OPT_MAX_PEERS },
+	{ "syslog",		no_argument,		NULL, OPT_SYSLOG },
+	{ "syslog-facility",	required_argument,	NULL, OPT_SYSLOG_FACILITY },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ "version",		no_argument,		NULL, 'V' },
 	{ NULL,			0,			NULL, 0 }
@@ -64,6 +69,7 @@ options_defaults(struct options *opts)
 	memset(opts, 0, sizeof *opts);
 	opts->framing = FRAMING_FLOW;
 	opts->verbosity = LOG_LEVEL_INFO;
+	opts->syslog_facility = -1;
 	opts->queue_size = OPTIONS_QUEUE_SIZE;
 	opts->backoff_min_ms = OPTIONS_BACKOFF_MIN_MS;
 	opts->backoff_max_ms = OPTIONS_BACKOFF_MAX_MS;
@@ -94,6 +100,8 @@ options_usage(FILE *f)
 "      --flow-timeout SECONDS   auto mode: close a flow idle this long (default %d)\n"
 "      --max-flows N            auto mode: most client flows at once (default %d)\n"
 "      --max-peers N            listen side, auto mode: most peers at once (default %d)\n"
+"      --syslog                 log to syslog instead of standard error\n"
+"      --syslog-facility NAME   daemon (default), user, local0 ... local7\n"
 "  -v, --verbose                log flow events\n"
 "      --debug                  log every datagram\n"
 "  -h, --help                   show this help\n"
@@ -155,6 +163,30 @@ options_known(int val)
 	return (0);
 }
 
+static const struct {
+	const char	*name;
+	int		 facility;
+} options_facilities[] = {
+	{ "daemon", LOG_DAEMON }, { "user", LOG_USER },
+	{ "local0", LOG_LOCAL0 }, { "local1", LOG_LOCAL1 },
+	{ "local2", LOG_LOCAL2 }, { "local3", LOG_LOCAL3 },
+	{ "local4", LOG_LOCAL4 }, { "local5", LOG_LOCAL5 },
+	{ "local6", LOG_LOCAL6 }, { "local7", LOG_LOCAL7 },
+};
+
+/* A syslog facility by name, or -1. */
+int
+options_facility(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof options_facilities /
+	    sizeof options_facilities[0]; i++)
+		if (strcmp(name, options_facilities[i].name) == 0)
+			return (options_facilities[i].facility);
+	return (-1);
+}
+
 static void
 options_reset_getopt(void)
 {
@@ -185,6 +217,7 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 	const char	*why, *tcp_arg = NULL, *bind_arg = NULL;
 	const char	*sendto_arg = NULL;
 	int		 ch, have_listen = 0, have_connect = 0;
+	int		 want_syslog = 0, facility = LOG_DAEMON;
 
 	options_defaults(opts);
 	options_reset_getopt();
@@ -247,6 +280,16 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 		case OPT_MAX_PEERS:
 			OPTIONS_NUMBER(opts->max_peers, 1, 100000, "a number");
 			break;
+		case OPT_SYSLOG:
+			want_syslog = 1;
+			break;
+		case OPT_SYSLOG_FACILITY:
+			if ((facility = options_facility(optarg)) == -1)
+				return (options_error(err, errlen,
+				    "--syslog-facility '%s': must be daemon, "
+				    "user or local0 to local7", optarg));
+			want_syslog = 1;	/* naming one means syslog */
+			break;
 		case 'h':
 			return (OPTIONS_HELP);
 		case 'V':
@@ -271,6 +314,8 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 	if (optind < argc)
 		return (options_error(err, errlen,
 		    "unexpected argument '%s'", argv[optind]));
+	if (want_syslog)
+		opts->syslog_facility = facility;
 
 	if (have_listen && have_connect)
 		return (options_error(err, errlen,

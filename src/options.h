@@ -21,6 +21,7 @@ struct options {
 	enum framing		framing;
 	int			auto_mode;	/* bind auto or sendto IP:auto */
 	int			verbosity;	/* enum log_level */
+	int			syslog_facility;	/* -1: log to stderr */
 
 	size_t			queue_size;	/* bytes held while link down */
 	unsigned int		backoff_min_ms;
@@ -52,5 +53,6 @@ void			options_defaults(struct options *);
 enum options_result	options_parse(struct options *, int, char *[],
 			    char *, size_t);
 void			options_usage(FILE *);
+int			options_facility(const char *);
 
 #endif

@@ -28,6 +28,7 @@
 #include "link.h"
 #include "listen.h"
 #include "log.h"
+#include "notify.h"
 #include "options.h"
 #include "peer.h"
 #include "stats.h"
@@ -138,7 +139,7 @@ tunnel_new(struct event_base *base, struct evdns_base *dns,
 		if (addr_numeric(&opts->tcp, &ss, &sslen) != 0)
 			fatalx("--tcp-listen is not numeric");
 		t->listener = listener_new(base, (struct sockaddr *)&ss, sslen,
-		    tunnel_acceptcb, t);
+		    notify_listen_fd(), tunnel_acceptcb, t);
 		if (t->listener == NULL) {
 			log_warn("--tcp-listen %s", addr_fmt(
 			    (struct sockaddr *)&ss, a, sizeof a));
@@ -223,6 +224,7 @@ tunnel_summary(struct tunnel *t)
 	char			 tcp[ADDR_HOSTLEN + 32];
 	char			 bind[ADDR_HOSTLEN + 8];
 	char			 dest[ADDR_STRLEN];
+	char			 line[1024];
 	struct sockaddr_storage	 ss;
 	socklen_t		 sslen;
 
@@ -244,9 +246,11 @@ tunnel_summary(struct tunnel *t)
 		snprintf(dest, sizeof dest, "each client");
 	else
 		addr_fmt((struct sockaddr *)&t->dest, dest, sizeof dest);
-	log_info("%s (tcp), udp %s -> %s, framing %s, %s mode", tcp, bind,
-	    dest, frame_name(opts->framing), opts->auto_mode ? "auto" :
-	    "fixed");
+	snprintf(line, sizeof line, "%s (tcp), udp %s -> %s, framing %s, %s "
+	    "mode", tcp, bind, dest, frame_name(opts->framing),
+	    opts->auto_mode ? "auto" : "fixed");
+	log_info("%s", line);
+	notify_ready(line);
 }
 
 void
