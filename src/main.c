@@ -108,6 +108,18 @@ main(int argc, char *argv[])
 		return (0);
 	case OPTIONS_VERSION:
 		printf("%s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+		/* What this build can do, for packagers and bug reports. */
+		printf("built with: libevent %s", event_get_version());
+#ifdef HAVE_LIBSYSTEMD
+		printf(", systemd");
+#endif
+#if defined(HAVE_RECVMMSG) && defined(HAVE_SENDMMSG)
+		printf(", recvmmsg/sendmmsg");
+#endif
+#if HAVE_DECL_TCP_USER_TIMEOUT
+		printf(", TCP_USER_TIMEOUT");
+#endif
+		printf("\n");
 		return (0);
 	case OPTIONS_ERROR:
 		fprintf(stderr, "udp-over-tcp: %s\n", err);
