@@ -290,3 +290,79 @@ addr_unmap(struct sockaddr_storage *ss)
 	memcpy(&sin->sin_addr, &sin6.sin6_addr.s6_addr[12], 4);
 	return (1);
 }
+
+/*
+ * Parses IP/PREFIX or a bare IP (all bits) for --allow. Host bits beyond
+ * the prefix are refused: 10.0.0.1/8 is more likely a typo than a range.
+ */
+int
+addr_cidr_parse(struct addr_cidr *c, const char *s, const char **why)
+{
+	char		 host[INET6_ADDRSTRLEN];
+	const char	*slash = strchr(s, '/');
+	size_t		 len = slash != NULL ? (size_t)(slash - s) : strlen(s);
+	unsigned long	 prefix, max;
+	char		*end;
+	unsigned int	 i;
+
+	memset(c, 0, sizeof *c);
+	if (len == 0 || len >= sizeof host) {
+		*why = "not an IP address or IP/PREFIX";
+		return (-1);
+	}
+	memcpy(host, s, len);
+	host[len] = '\0';
+	if (inet_pton(AF_INET, host, c->addr) == 1) {
+		c->family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, host, c->addr) == 1) {
+		c->family = AF_INET6;
+		max = 128;
+	} else {
+		*why = "not an IP address or IP/PREFIX";
+		return (-1);
+	}
+	prefix = max;
+	if (slash != NULL) {
+		if (!isdigit((unsigned char)slash[1])) {
+			*why = "prefix length must be a number";
+			return (-1);
+		}
+		prefix = strtoul(slash + 1, &end, 10);
+		if (*end != '\0' || prefix > max) {
+			*why = "prefix length out of range";
+			return (-1);
+		}
+	}
+	c->prefix = (uint8_t)prefix;
+	for (i = 0; i < max / 8; i++) {
+		unsigned int	keep = prefix >= (i + 1) * 8 ? 8 :
+		    prefix > i * 8 ? prefix - i * 8 : 0;
+		uint8_t		mask = keep == 0 ? 0 : (uint8_t)(0xff << (8 - keep));
+
+		if (c->addr[i] & (uint8_t)~mask) {
+			*why = "address has bits set beyond the prefix";
+			return (-1);
+		}
+	}
+	return (0);
+}
+
+/* Is sa inside c? An IPv4-mapped IPv6 peer is judged as IPv4. */
+int
+addr_cidr_match(const struct addr_cidr *c, const struct sockaddr *sa)
+{
+	struct addr_key	key;
+	unsigned int	bits = c->prefix, i;
+
+	addr_key_make(&key, sa);
+	if (key.family != c->family)
+		return (0);
+	for (i = 0; bits >= 8; i++, bits -= 8)
+		if (key.addr[i] != c->addr[i])
+			return (0);
+	if (bits > 0 && ((key.addr[i] ^ c->addr[i]) &
+	    (uint8_t)(0xff << (8 - bits))) != 0)
+		return (0);
+	return (1);
+}

@@ -40,6 +40,13 @@ struct addr_key {
 	uint8_t		addr[16];
 };
 
+/* An address range, for --allow: family, prefix length, address bytes. */
+struct addr_cidr {
+	uint8_t		family;
+	uint8_t		prefix;		/* bits that must match */
+	uint8_t		addr[16];
+};
+
 /* addr.c */
 int		 addr_parse(struct addr_spec *, const char *, enum addr_use,
 		     const char **);
@@ -51,5 +58,9 @@ const char	*addr_fmt(const struct sockaddr *, char *, size_t);
 void		 addr_key_make(struct addr_key *, const struct sockaddr *);
 socklen_t	 addr_len(const struct sockaddr *);
 int		 addr_unmap(struct sockaddr_storage *);
+int		 addr_cidr_parse(struct addr_cidr *, const char *,
+		    const char **);
+int		 addr_cidr_match(const struct addr_cidr *,
+		    const struct sockaddr *);
 
 #endif

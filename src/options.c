@@ -28,7 +28,8 @@ enum {
 	OPT_MAX_FLOWS,
 	OPT_MAX_PEERS,
 	OPT_SYSLOG,
-	OPT_SYSLOG_FACILITY
+	OPT_SYSLOG_FACILITY,
+	OPT_ALLOW
 };
 
 static const struct option options_long[] = {
@@ -47,6 +48,7 @@ static const struct option options_long[] = {
 	{ "max-flows",		required_argument,	NULL, OPT_MAX_FLOWS },
 	{ "max-peers",		required_argument,	NULL, OPT_MAX_PEERS },
 	{ "syslog",		no_argument,		NULL, OPT_SYSLOG },
+	{ "allow",		required_argument,	NULL, OPT_ALLOW },
 	{ "syslog-facility",	required_argument,	NULL, OPT_SYSLOG_FACILITY },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ "version",		no_argument,		NULL, 'V' },
@@ -100,6 +102,8 @@ options_usage(FILE *f)
 "      --flow-timeout SECONDS   auto mode: close a flow idle this long (default %d)\n"
 "      --max-flows N            auto mode: most client flows at once (default %d)\n"
 "      --max-peers N            listen side, auto mode: most peers at once (default %d)\n"
+"      --allow CIDR             listen side: accept peers only from here\n"
+"                               (repeatable; IPv4 or IPv6; default: anyone)\n"
 "      --syslog                 log to syslog instead of standard error\n"
 "      --syslog-facility NAME   daemon (default), user, local0 ... local7\n"
 "  -v, --verbose                log flow events\n"
@@ -283,6 +287,17 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 		case OPT_SYSLOG:
 			want_syslog = 1;
 			break;
+		case OPT_ALLOW:
+			if (opts->nallow == OPTIONS_MAX_ALLOW)
+				return (options_error(err, errlen,
+				    "--allow '%s': at most %d ranges", optarg,
+				    OPTIONS_MAX_ALLOW));
+			if (addr_cidr_parse(&opts->allow[opts->nallow], optarg,
+			    &why) != 0)
+				return (options_error(err, errlen,
+				    "--allow '%s': %s", optarg, why));
+			opts->nallow++;
+			break;
 		case OPT_SYSLOG_FACILITY:
 			if ((facility = options_facility(optarg)) == -1)
 				return (options_error(err, errlen,
@@ -329,6 +344,9 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 		return (options_error(err, errlen,
 		    "--udp-sendto is required"));
 	opts->side = have_listen ? SIDE_LISTEN : SIDE_CONNECT;
+	if (opts->nallow > 0 && !have_listen)
+		return (options_error(err, errlen, "--allow: is for the listen "
+		    "side only (--tcp-listen)"));
 
 	if (addr_parse(&opts->tcp, tcp_arg, have_listen ? ADDR_LISTEN :
 	    ADDR_CONNECT, &why) != 0)

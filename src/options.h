@@ -13,6 +13,8 @@ enum side {
 	SIDE_CONNECT	/* --tcp-connect: dial the listen side */
 };
 
+#define OPTIONS_MAX_ALLOW	64
+
 struct options {
 	enum side		side;
 	struct addr_spec	tcp;		/* listen or connect address */
@@ -31,6 +33,9 @@ struct options {
 	unsigned int		flow_timeout_s;	/* auto mode: idle expiry */
 	size_t			max_flows;
 	size_t			max_peers;	/* listen side, auto mode */
+
+	struct addr_cidr	allow[OPTIONS_MAX_ALLOW];	/* --allow */
+	size_t			nallow;
 };
 
 #define OPTIONS_QUEUE_SIZE	(1024 * 1024)

@@ -52,6 +52,7 @@ struct tunnel {
 	struct flow_limit	 limit;
 	struct peer_env		 peers;		/* listen-side auto */
 	struct log_ratelimit	 udp_rl;
+	struct log_ratelimit	 allow_rl;
 };
 
 static void	tunnel_udp_readcb(evutil_socket_t, short, void *);
@@ -411,6 +412,20 @@ tunnel_pausecb(struct link *link, int paused, void *arg)
 	}
 }
 
+/* No --allow: anyone; else the peer must be in one of the ranges. */
+static int
+tunnel_allowed(const struct tunnel *t, const struct sockaddr *sa)
+{
+	size_t	i;
+
+	if (t->opts->nallow == 0)
+		return (1);
+	for (i = 0; i < t->opts->nallow; i++)
+		if (addr_cidr_match(&t->opts->allow[i], sa))
+			return (1);
+	return (0);
+}
+
 /*
  * Fixed mode has one peer: the newest connection replaces the old. In
  * auto mode every peer gets its own link and flows.
@@ -421,6 +436,13 @@ tunnel_acceptcb(int fd, const struct sockaddr *sa, void *arg)
 	struct tunnel	*t = arg;
 	char		 name[ADDR_STRLEN], why[ADDR_STRLEN + 32];
 
+	if (!tunnel_allowed(t, sa)) {
+		if (log_ratelimit(&t->allow_rl))
+			log_warnx("peer %s: refused, not in any --allow range",
+			    addr_fmt(sa, name, sizeof name));
+		evutil_closesocket(fd);
+		return;
+	}
 	if (tunnel_is_peer_mode(t)) {
 		peer_accept(&t->peers, fd, sa);
 		return;

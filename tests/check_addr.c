@@ -603,6 +603,79 @@ START_TEST(test_len)
 }
 END_TEST
 
+/* --allow ranges: what matches, what does not, and what is refused. */
+static const struct {
+	const char	*cidr;
+	const char	*ip;
+	int		 match;
+} cidr_cases[] = {
+	{ "127.0.0.0/8", "127.0.0.1", 1 },
+	{ "127.0.0.0/8", "127.255.255.255", 1 },
+	{ "127.0.0.0/8", "128.0.0.1", 0 },
+	{ "192.168.4.0/22", "192.168.7.9", 1 },
+	{ "192.168.4.0/22", "192.168.8.1", 0 },
+	{ "10.1.2.3", "10.1.2.3", 1 },
+	{ "10.1.2.3", "10.1.2.4", 0 },
+	{ "0.0.0.0/0", "203.0.113.9", 1 },
+	{ "0.0.0.0/0", "::1", 0 },
+	{ "::1", "::1", 1 },
+	{ "::1/128", "::2", 0 },
+	{ "2001:db8::/32", "2001:db8:ffff::1", 1 },
+	{ "2001:db8::/33", "2001:db8:8000::1", 0 },
+	{ "127.0.0.0/8", "::ffff:127.0.0.1", 1 },	/* mapped peer */
+	{ "::/0", "127.0.0.1", 0 },
+};
+
+static void
+cidr_sockaddr(const char *ip, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0xa5, sizeof *ss);	/* padding must not matter */
+	if (inet_pton(AF_INET, ip, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(4000);
+		return;
+	}
+	ck_assert_int_eq(inet_pton(AF_INET6, ip, &sin6->sin6_addr), 1);
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = htons(4000);
+	sin6->sin6_scope_id = 0;
+}
+
+START_TEST(test_cidr_match)
+{
+	struct addr_cidr	c;
+	struct sockaddr_storage	ss;
+	const char		*why = NULL;
+
+	ck_assert_msg(addr_cidr_parse(&c, cidr_cases[_i].cidr, &why) == 0,
+	    "%s refused: %s", cidr_cases[_i].cidr, why);
+	cidr_sockaddr(cidr_cases[_i].ip, &ss);
+	ck_assert_msg(addr_cidr_match(&c, (struct sockaddr *)&ss) ==
+	    cidr_cases[_i].match, "%s in %s: expected %d",
+	    cidr_cases[_i].ip, cidr_cases[_i].cidr, cidr_cases[_i].match);
+}
+END_TEST
+
+static const char *cidr_bad[] = {
+	"", "/8", "10.0.0.0/", "10.0.0.0/33", "::/129", "10.0.0.1/8",
+	"10.0.0.0/x", "10.0.0.0/8x", "host.example/8", "10.0.0/8",
+	"2001:db8::1/32", "10.0.0.0/-1",
+};
+
+START_TEST(test_cidr_bad)
+{
+	struct addr_cidr	c;
+	const char		*why = NULL;
+
+	ck_assert_msg(addr_cidr_parse(&c, cidr_bad[_i], &why) == -1,
+	    "'%s' accepted", cidr_bad[_i]);
+	ck_assert_ptr_nonnull(why);
+}
+END_TEST
+
 static Suite *
 addr_suite(void)
 {
@@ -649,6 +722,10 @@ addr_suite(void)
 	tcase_add_test(tc, test_unmap_others);
 	tcase_add_test(tc, test_unmap_key);
 	tcase_add_test(tc, test_len);
+	tcase_add_loop_test(tc, test_cidr_match, 0,
+	    sizeof cidr_cases / sizeof cidr_cases[0]);
+	tcase_add_loop_test(tc, test_cidr_bad, 0,
+	    sizeof cidr_bad / sizeof cidr_bad[0]);
 	suite_add_tcase(s, tc);
 
 	return (s);

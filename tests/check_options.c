@@ -610,6 +610,32 @@ START_TEST(test_usage_lists_options)
 }
 END_TEST
 
+/* --allow: repeatable, listen side only, each range checked. */
+START_TEST(test_allow)
+{
+	struct options	o;
+
+	ck_assert_int_eq(parse(&o, "-l", "7878", "-u", "auto", "-p", "9999",
+	    "--allow", "127.0.0.0/8", "--allow", "::1", NULL), OPTIONS_RUN);
+	ck_assert_uint_eq(o.nallow, 2);
+	ck_assert_uint_eq(o.allow[0].prefix, 8);
+	ck_assert_uint_eq(o.allow[1].prefix, 128);
+
+	ck_assert_int_eq(parse(&o, "-l", "7878", "-u", "1", "-p", "2", NULL),
+	    OPTIONS_RUN);
+	ck_assert_uint_eq(o.nallow, 0);
+
+	ck_assert_int_eq(parse(&o, "-t", "7878", "-u", "1", "-p", "2",
+	    "--allow", "127.0.0.0/8", NULL), OPTIONS_ERROR);
+	ck_assert_ptr_nonnull(strstr(err, "--allow"));
+	ck_assert_ptr_nonnull(strstr(err, "listen side"));
+
+	ck_assert_int_eq(parse(&o, "-l", "7878", "-u", "1", "-p", "2",
+	    "--allow", "10.0.0.1/8", NULL), OPTIONS_ERROR);
+	ck_assert_ptr_nonnull(strstr(err, "--allow '10.0.0.1/8'"));
+}
+END_TEST
+
 static Suite *
 options_suite(void)
 {
@@ -640,6 +666,7 @@ options_suite(void)
 	tc = tcase_create("bad");
 	tcase_add_loop_test(tc, test_bad, 0, (int)(sizeof bad / sizeof bad[0]));
 	tcase_add_test(tc, test_short_err_buffer);
+	tcase_add_test(tc, test_allow);
 	suite_add_tcase(s, tc);
 
 	return (s);
