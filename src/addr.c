@@ -334,6 +334,19 @@ addr_cidr_parse(struct addr_cidr *c, const char *s, const char **why)
 			return (-1);
 		}
 	}
+	/* Peers in ::ffff:a.b.c.d are judged as IPv4: so is such a range. */
+	if (c->family == AF_INET6 && memcmp(c->addr,
+	    "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0) {
+		if (prefix < 96) {
+			*why = "an IPv4-mapped range needs a prefix of 96 or more";
+			return (-1);
+		}
+		memmove(c->addr, c->addr + 12, 4);
+		memset(c->addr + 4, 0, 12);
+		c->family = AF_INET;
+		prefix -= 96;
+		max = 32;
+	}
 	c->prefix = (uint8_t)prefix;
 	for (i = 0; i < max / 8; i++) {
 		unsigned int	keep = prefix >= (i + 1) * 8 ? 8 :

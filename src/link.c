@@ -67,7 +67,6 @@ struct link {
 	unsigned int		 attempts;
 	struct timeval		 up_since;
 
-	struct log_ratelimit	 malformed_rl;
 	struct stats		 stats;
 };
 
@@ -84,6 +83,12 @@ static void	link_writecb(struct bufferevent *, void *);
 static void	link_eventcb(struct bufferevent *, short, void *);
 static void	link_dnscb(int, struct evutil_addrinfo *, void *);
 static void	link_timercb(evutil_socket_t, short, void *);
+
+/*
+ * Warnings about what peers send share one limit across all links: a
+ * flood of connections each sending garbage must not flood the log.
+ */
+static struct log_ratelimit	link_badinput_rl;
 
 static const char *link_state_names[] = {
 	"closed", "backoff", "resolving", "connecting", "up"
@@ -591,7 +596,7 @@ link_deliver(struct link *link, struct evbuffer *in)
 			break;
 		case FRAME_MALFORMED:
 			link->stats.drop_malformed++;
-			if (log_ratelimit(&link->malformed_rl))
+			if (log_ratelimit(&link_badinput_rl))
 				log_warnx("link %s: malformed frame (%zu "
 				    "bytes) skipped; is the peer using the "
 				    "same --framing (%s)?", link->peer,
@@ -613,7 +618,8 @@ done:
 oversized:
 	snprintf(why, sizeof why, "oversized frame; is the peer using the "
 	    "same --framing (%s)?", frame_name(link->cfg.framing));
-	log_warnx("link %s: %s", link->peer, why);
+	if (log_ratelimit(&link_badinput_rl))
+		log_warnx("link %s: %s", link->peer, why);
 	link_close(link, why);
 	return (-1);
 }

@@ -310,8 +310,9 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 		case 'V':
 			return (OPTIONS_VERSION);
 		case ':':
+			/* Named from optopt: argv[optind - 1] is not portable. */
 			return (options_error(err, errlen,
-			    "option '%s' needs a value", argv[optind - 1]));
+			    "option '--%s' needs a value", options_name(optopt)));
 		default:
 			/* A known option here was given a value it takes not. */
 			if (optopt != 0 && options_known(optopt))

@@ -636,6 +636,23 @@ e2e_cleanup(int dump)
 
 	if (dump && e2e_procs != NULL)
 		e2e_dump();
+	/*
+	 * E2E_STOP_GRACEFULLY (the valgrind and sanitizer runs of .ci/run):
+	 * SIGTERM first, so that every child leaves by its own clean path,
+	 * where leak checkers look; SIGKILL whatever is left after that.
+	 */
+	if (getenv("E2E_STOP_GRACEFULLY") != NULL) {
+		for (p = e2e_procs; p != NULL; p = p->next) {
+			if (e2e_owned(p) && !p->reaped) {
+				kill(p->pid, SIGTERM);
+				kill(p->pid, SIGCONT);	/* if it was stopped */
+			}
+		}
+		for (p = e2e_procs; p != NULL; p = p->next) {
+			if (e2e_owned(p) && !p->reaped)
+				(void)e2e_wait_exit(p, E2E_EXIT_MS);
+		}
+	}
 	for (p = e2e_procs; p != NULL; p = next) {
 		next = p->next;
 		if (e2e_owned(p)) {
