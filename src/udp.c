@@ -169,11 +169,12 @@ void
 udp_sendq_flush(void)
 {
 	struct stats	*st = udp_txq.st;
-	unsigned int	 done = 0, i;
+	unsigned int	 done = 0;
 	int		 retried = 0;
 	ssize_t		 r;
 #ifdef HAVE_SENDMMSG
 	static struct mmsghdr	mm[UDP_BATCH];
+	unsigned int		i;
 
 	for (i = 0; i < udp_txq.n; i++) {
 		memset(&mm[i].msg_hdr, 0, sizeof mm[i].msg_hdr);
