@@ -101,6 +101,7 @@ main(int argc, char *argv[])
 	struct evdns_base	*dns = NULL;
 	char			 err[512];
 	size_t			 i;
+	int			 status = 1;
 
 	switch (options_parse(&opts, argc, argv, err, sizeof err)) {
 	case OPTIONS_HELP:
@@ -148,12 +149,13 @@ main(int argc, char *argv[])
 		if (sigev[i] == NULL || event_add(sigev[i], NULL) != 0)
 			fatalx("cannot catch signal %d", sigs[i]);
 	}
-	if ((ctx.tunnel = tunnel_new(ctx.base, dns, &opts)) == NULL)
-		return (1);
+	/* A tunnel that cannot start has said why; tear down all the same. */
+	if ((ctx.tunnel = tunnel_new(ctx.base, dns, &opts)) != NULL) {
+		event_base_dispatch(ctx.base);
+		tunnel_log_stats(ctx.tunnel);
+		status = 0;
+	}
 
-	event_base_dispatch(ctx.base);
-
-	tunnel_log_stats(ctx.tunnel);
 	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
 		event_free(sigev[i]);
 	event_free(ctx.flush);
@@ -161,5 +163,5 @@ main(int argc, char *argv[])
 	if (dns != NULL)
 		evdns_base_free(dns, 1);
 	event_base_free(ctx.base);
-	return (0);
+	return (status);
 }

@@ -44,6 +44,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,17 +61,34 @@
  * kills and reaps every child and removes the notify socket (Check's fork
  * mode ends a failed test with _exit(): no atexit() handler, no teardown).
  */
+static char	require_msg[4096];
+
+static void	require_fmt(const char *, ...)
+		    __attribute__((__format__(__printf__, 1, 2)));
+
+static void
+require_fmt(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(require_msg, sizeof require_msg, fmt, ap);
+	va_end(ap);
+}
+
+/* The message is formatted first: it may quote logs the cleanup frees. */
 #define require(expr, ...) do {						\
 	int	require_ok = (expr) != 0;				\
 									\
 	if (!require_ok) {						\
+		require_fmt(__VA_ARGS__);				\
 		e2e_dump();						\
 		sp_dump();						\
 		e2e_cleanup(0);						\
 		sp_cleanup();						\
 		notify_close();						\
 	}								\
-	ck_assert_msg(require_ok, __VA_ARGS__);				\
+	ck_assert_msg(require_ok, "%s", require_msg);			\
 } while (0)
 
 #define MAXSOCKS	16
