@@ -2134,9 +2134,12 @@ START_TEST(test_exhaustion)
 	}
 	require(strstr(lim, " 64 ") != NULL, "the listen side does not run "
 	    "under ulimit -n 64: %s", lim);
-	require(find_line(tl, "open files limited to 64", NULL, 0) != -1,
-	    "the listen side did not warn that 64 descriptors are fewer "
-	    "than --max-flows needs");
+	/* valgrind keeps descriptors of its own and answers the limit itself:
+	 * the warning is checked where the binary runs bare (no E2E_SLOW). */
+	if (getenv("E2E_SLOW") == NULL)
+		require(find_line(tl, "open files limited to 64", NULL, 0) !=
+		    -1, "the listen side did not warn that 64 descriptors are "
+		    "fewer than --max-flows needs");
 	tunnel_start(NULL, 1);		/* uses tl as it is */
 
 	/* The filler: a second connect side and a client per free slot. */

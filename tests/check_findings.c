@@ -1,8 +1,7 @@
 /*
  * check_findings.c - regression tests for what fuzzing turned up in src/
  * (tests/fuzz/README lists them). Each test states what must hold, so it
- * fails while the bug is there: the program is in XFAIL_TESTS until the
- * fix lands, and then XPASS (counted as a failure) says to take it out.
+ * fails while the bug it is about is there.
  */
 
 #include <sys/types.h>
@@ -40,12 +39,13 @@ sa6(struct sockaddr_storage *ss, const char *ip)
 }
 
 /*
- * Finding 1: addr_cidr_parse() accepts an IPv4-mapped IPv6 range such
+ * Finding 1: addr_cidr_parse() accepted an IPv4-mapped IPv6 range such
  * as --allow ::ffff:10.0.0.0/104, but addr_cidr_match() judges every
  * IPv4-mapped peer as IPv4 (addr_key_make) and an IPv4 range is not an
- * IPv6 one, so the range matches no peer at all, not even its own
- * address: every peer is refused. Either the range is refused when it
- * is parsed, with a reason, or it holds the peers it names.
+ * IPv6 one, so the range matched no peer at all, not even its own
+ * address: every peer was refused. Either the range is refused when it
+ * is parsed, with a reason, or it holds the peers it names (fixed in
+ * b861b04: it is taken as the IPv4 range it names).
  * Input (tests/fuzz/corpus/fuzz_addr/cidr-v4-mapped): ::ffff:10.0.0.0/104
  */
 START_TEST(test_cidr_v4_mapped)

@@ -155,6 +155,10 @@ fz_cidr(const struct addr_cidr *c)
 	FUZZ_CHECK(c->family == AF_INET || c->family == AF_INET6);
 	max = c->family == AF_INET ? 32 : 128;
 	FUZZ_CHECK(c->prefix <= max);
+	/* An IPv4-mapped range is kept as the IPv4 range it names. */
+	if (c->family == AF_INET6)
+		FUZZ_CHECK(c->prefix < 96 || memcmp(c->addr,
+		    "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) != 0);
 
 	/* Its own address, and the same with each bit flipped in turn. */
 	for (bit = 0; bit <= max; bit++) {
@@ -174,13 +178,14 @@ fz_cidr(const struct addr_cidr *c)
 				sin6->sin6_addr.s6_addr[bit / 8] ^=
 				    (uint8_t)(0x80 >> (bit % 8));
 			/*
-			 * Known (finding 1 in fuzz/README): an IPv6 range
-			 * is never matched by an IPv4-mapped address, as
-			 * addr_cidr_match() judges such a peer as IPv4;
-			 * tests/fuzz/check_findings.c holds that case.
+			 * An IPv4-mapped peer is judged as IPv4, so no
+			 * IPv6 range holds it, whatever its bits say.
 			 */
-			if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
+			if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+				FUZZ_CHECK(addr_cidr_match(c,
+				    (struct sockaddr *)&ss) == 0);
 				continue;
+			}
 		}
 		/* bit == max: nothing flipped. */
 		FUZZ_CHECK(addr_cidr_match(c, (struct sockaddr *)&ss) ==
