@@ -499,8 +499,14 @@ link_pushcb(evutil_socket_t fd, short events, void *arg)
 	if (link->state != LINK_UP || link->writing)
 		return;
 	out = bufferevent_get_output(link->bev);
-	if (evbuffer_get_length(out) > 0)
+	if (evbuffer_get_length(out) > 0) {
+		/* The bufferevent keeps the output's start frozen but for its
+		 * own writes (it thaws it on a connect, so only accepted links
+		 * fell back to its slower path); do as it does. */
+		evbuffer_unfreeze(out, 1);
 		(void)evbuffer_write(out, bufferevent_getfd(link->bev));
+		evbuffer_freeze(out, 1);
+	}
 	if (evbuffer_get_length(out) > 0) {
 		/* Full socket, or an error the bufferevent will report. */
 		link->writing = 1;
