@@ -2112,6 +2112,13 @@ START_TEST(test_exhaustion)
 	int		 nosock;
 	FILE		*f;
 
+	/* valgrind holds descriptors of its own and answers the limit
+	 * itself: exhaustion is checked in the plain run only. */
+	if (getenv("E2E_SLOW") != NULL) {
+		fprintf(stderr, "check_e2e_hostile: exhaustion: not run under "
+		    "E2E_SLOW\n");
+		return;
+	}
 #ifndef __linux__
 	fprintf(stderr, "check_e2e_hostile: exhaustion: SKIPPED: it counts "
 	    "descriptors and CPU time in /proc\n");
