@@ -28,16 +28,6 @@ notify_ready(const char *status)
 }
 
 void
-notify_status(const char *status)
-{
-#ifdef HAVE_LIBSYSTEMD
-	(void)sd_notifyf(0, "STATUS=%s", status);
-#else
-	(void)status;
-#endif
-}
-
-void
 notify_stopping(void)
 {
 #ifdef HAVE_LIBSYSTEMD

@@ -4,7 +4,6 @@
 
 /* notify.c */
 void	notify_ready(const char *);
-void	notify_status(const char *);
 void	notify_stopping(void);
 int	notify_listen_fd(void);
 
