@@ -392,7 +392,7 @@ link_attach(struct link *link, int fd, const struct sockaddr *peer)
 		return;
 	}
 	bufferevent_setcb(link->bev, NULL, link_writecb, link_eventcb, link);
-	tcp_tune(fd, link->cfg.keepalive_s);
+	tcp_tune(fd, link->cfg.keepalive_s, link->cfg.tcp_buffer);
 	link_up(link, "accepted");
 }
 
@@ -718,7 +718,8 @@ link_eventcb(struct bufferevent *bev, short events, void *arg)
 	int		 error = EVUTIL_SOCKET_ERROR();
 
 	if (events & BEV_EVENT_CONNECTED) {
-		tcp_tune(bufferevent_getfd(bev), link->cfg.keepalive_s);
+		tcp_tune(bufferevent_getfd(bev), link->cfg.keepalive_s,
+		    link->cfg.tcp_buffer);
 		evutil_freeaddrinfo(link->ai_list);
 		link->ai_list = link->ai_next = NULL;
 		snprintf(why, sizeof why, "connected to %s", link->trying);

@@ -33,6 +33,7 @@ struct link_config {
 	unsigned int	backoff_min_ms;
 	unsigned int	backoff_max_ms;
 	unsigned int	keepalive_s;	/* dead-peer budget, 0 = off */
+	size_t		tcp_buffer;	/* socket buffers, 0 = auto-tuning */
 	size_t		high_water;	/* pause UDP reading above this */
 	size_t		low_water;	/* and resume at or below this */
 };

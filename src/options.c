@@ -24,6 +24,8 @@ enum {
 	OPT_BACKOFF_MIN,
 	OPT_BACKOFF_MAX,
 	OPT_KEEPALIVE,
+	OPT_UDP_BUFFER,
+	OPT_TCP_BUFFER,
 	OPT_FLOW_TIMEOUT,
 	OPT_MAX_FLOWS,
 	OPT_MAX_PEERS,
@@ -44,6 +46,8 @@ static const struct option options_long[] = {
 	{ "backoff-min",	required_argument,	NULL, OPT_BACKOFF_MIN },
 	{ "backoff-max",	required_argument,	NULL, OPT_BACKOFF_MAX },
 	{ "keepalive",		required_argument,	NULL, OPT_KEEPALIVE },
+	{ "udp-buffer",		required_argument,	NULL, OPT_UDP_BUFFER },
+	{ "tcp-buffer",		required_argument,	NULL, OPT_TCP_BUFFER },
 	{ "flow-timeout",	required_argument,	NULL, OPT_FLOW_TIMEOUT },
 	{ "max-flows",		required_argument,	NULL, OPT_MAX_FLOWS },
 	{ "max-peers",		required_argument,	NULL, OPT_MAX_PEERS },
@@ -76,6 +80,7 @@ options_defaults(struct options *opts)
 	opts->backoff_min_ms = OPTIONS_BACKOFF_MIN_MS;
 	opts->backoff_max_ms = OPTIONS_BACKOFF_MAX_MS;
 	opts->keepalive_s = OPTIONS_KEEPALIVE_S;
+	opts->udp_buffer = OPTIONS_UDP_BUFFER;
 	opts->flow_timeout_s = OPTIONS_FLOW_TIMEOUT_S;
 	opts->max_flows = OPTIONS_MAX_FLOWS;
 	opts->max_peers = OPTIONS_MAX_PEERS;
@@ -99,6 +104,8 @@ options_usage(FILE *f)
 "      --backoff-min MS         first reconnect delay (default %d)\n"
 "      --backoff-max MS         longest reconnect delay (default %d)\n"
 "      --keepalive SECONDS      declare a silent peer dead after this (default %d, 0 off)\n"
+"      --udp-buffer BYTES       UDP socket buffers (default %d, 0 system default)\n"
+"      --tcp-buffer BYTES       TCP socket buffers (default 0: system auto-tuning)\n"
 "      --flow-timeout SECONDS   auto mode: close a flow idle this long (default %d)\n"
 "      --max-flows N            auto mode: most client flows at once (default %d)\n"
 "      --max-peers N            listen side, auto mode: most peers at once (default %d)\n"
@@ -111,7 +118,7 @@ options_usage(FILE *f)
 "  -h, --help                   show this help\n"
 "  -V, --version                show the version\n",
 	    OPTIONS_QUEUE_SIZE, OPTIONS_BACKOFF_MIN_MS, OPTIONS_BACKOFF_MAX_MS,
-	    OPTIONS_KEEPALIVE_S, OPTIONS_FLOW_TIMEOUT_S, OPTIONS_MAX_FLOWS,
+	    OPTIONS_KEEPALIVE_S, OPTIONS_UDP_BUFFER, OPTIONS_FLOW_TIMEOUT_S, OPTIONS_MAX_FLOWS,
 	    OPTIONS_MAX_PEERS);
 }
 
@@ -272,6 +279,15 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 		case OPT_KEEPALIVE:
 			OPTIONS_NUMBER(opts->keepalive_s, 0, 86400,
 			    "seconds");
+			break;
+		case OPT_UDP_BUFFER:
+			OPTIONS_NUMBER(opts->udp_buffer, 0, OPTIONS_BUFFER_MAX,
+			    "a number of bytes");
+			opts->udp_buffer_given = 1;
+			break;
+		case OPT_TCP_BUFFER:
+			OPTIONS_NUMBER(opts->tcp_buffer, 0, OPTIONS_BUFFER_MAX,
+			    "a number of bytes");
 			break;
 		case OPT_FLOW_TIMEOUT:
 			OPTIONS_NUMBER(opts->flow_timeout_s, 1, 604800,

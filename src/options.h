@@ -29,6 +29,9 @@ struct options {
 	unsigned int		backoff_min_ms;
 	unsigned int		backoff_max_ms;
 	unsigned int		keepalive_s;	/* dead-peer budget, 0 = off */
+	size_t			udp_buffer;	/* socket buffers, 0 = system's */
+	int			udp_buffer_given;	/* --udp-buffer said */
+	size_t			tcp_buffer;	/* 0 = system's auto-tuning */
 
 	unsigned int		flow_timeout_s;	/* auto mode: idle expiry */
 	size_t			max_flows;
@@ -42,6 +45,8 @@ struct options {
 #define OPTIONS_BACKOFF_MIN_MS	100
 #define OPTIONS_BACKOFF_MAX_MS	5000
 #define OPTIONS_KEEPALIVE_S	30
+#define OPTIONS_UDP_BUFFER	(1024 * 1024)
+#define OPTIONS_BUFFER_MAX	(1ULL << 30)
 #define OPTIONS_FLOW_TIMEOUT_S	600
 #define OPTIONS_MAX_FLOWS	16384
 #define OPTIONS_MAX_PEERS	64

@@ -177,7 +177,8 @@ peer_flow_open(struct peer *peer, const struct sockaddr *client)
 
 	if (flow_admit(peer->flows, client) != 0)
 		return (NULL);
-	fd = udp_open((struct sockaddr *)&env->flow_bind, env->flow_bindlen);
+	fd = udp_open((struct sockaddr *)&env->flow_bind, env->flow_bindlen,
+	    env->udp_buffer, env->udp_buffer_given);
 	if (fd == -1 || connect(fd, (struct sockaddr *)&env->dest,
 	    env->destlen) != 0) {
 		if (log_ratelimit(&env->socket_rl))

@@ -25,6 +25,8 @@ struct peer_env {
 	struct sockaddr_storage	 flow_bind;	/* IP:0 for flow sockets */
 	socklen_t		 flow_bindlen;
 	unsigned int		 flow_timeout_s;
+	size_t			 udp_buffer;	/* --udp-buffer for flow sockets */
+	int			 udp_buffer_given;
 	struct flow_limit	*limit;
 	size_t			 max_peers;
 	struct peer		*peers;		/* utlist */

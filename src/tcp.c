@@ -11,6 +11,7 @@
 #include <netinet/tcp.h>
 
 #include "log.h"
+#include "sockbuf.h"
 #include "tcp.h"
 
 static void
@@ -23,14 +24,16 @@ tcp_setint(int fd, int level, int name, int value, const char *what)
 /*
  * budget_s is how long a silent peer may stay silent before the link is
  * declared dead: idle for half of it, then three probes over the rest.
+ * bufsize, when not 0, fixes the socket buffers (--tcp-buffer).
  */
 void
-tcp_tune(int fd, unsigned int budget_s)
+tcp_tune(int fd, unsigned int budget_s, size_t bufsize)
 {
 	int	idle, intvl;
 
 	/* A tunnel for interactive UDP must not add Nagle's delay. */
 	tcp_setint(fd, IPPROTO_TCP, TCP_NODELAY, 1, "TCP_NODELAY");
+	sockbuf_set(fd, bufsize, 1, "--tcp-buffer");
 	if (budget_s == 0)
 		return;
 

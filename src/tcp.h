@@ -2,7 +2,9 @@
 #ifndef UOT_TCP_H
 #define UOT_TCP_H
 
+#include <stddef.h>
+
 /* tcp.c */
-void	tcp_tune(int, unsigned int);
+void	tcp_tune(int, unsigned int, size_t);
 
 #endif

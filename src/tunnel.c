@@ -73,6 +73,7 @@ tunnel_link_config(const struct options *opts, struct link_config *cfg)
 	cfg->backoff_min_ms = opts->backoff_min_ms;
 	cfg->backoff_max_ms = opts->backoff_max_ms;
 	cfg->keepalive_s = opts->keepalive_s;
+	cfg->tcp_buffer = opts->tcp_buffer;
 	cfg->high_water = LINK_HIGH_WATER;
 	cfg->low_water = LINK_LOW_WATER;
 }
@@ -121,6 +122,8 @@ tunnel_new(struct event_base *base, struct evdns_base *dns,
 		memcpy(&t->peers.dest, &t->dest, sizeof t->dest);
 		t->peers.destlen = t->destlen;
 		t->peers.flow_timeout_s = opts->flow_timeout_s;
+		t->peers.udp_buffer = opts->udp_buffer;
+		t->peers.udp_buffer_given = opts->udp_buffer_given;
 		t->peers.limit = &t->limit;
 		t->peers.max_peers = opts->max_peers;
 	} else {
@@ -167,7 +170,8 @@ tunnel_open_udp(struct tunnel *t)
 
 	if (addr_numeric(&t->opts->udp_bind, &ss, &sslen) != 0)
 		fatalx("--udp-bind is not numeric");
-	if ((t->udp_fd = udp_open((struct sockaddr *)&ss, sslen)) == -1) {
+	if ((t->udp_fd = udp_open((struct sockaddr *)&ss, sslen,
+	    t->opts->udp_buffer, t->opts->udp_buffer_given)) == -1) {
 		log_warn("--udp-bind %s", addr_fmt((struct sockaddr *)&ss, a,
 		    sizeof a));
 		return (-1);

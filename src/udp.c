@@ -19,6 +19,7 @@
 #include <event2/util.h>
 
 #include "stats.h"
+#include "sockbuf.h"
 #include "udp.h"
 
 /* Untouched pages of these cost no memory; only what datagrams fill. */
@@ -34,20 +35,22 @@ static struct {
 	socklen_t		 tolen[UDP_BATCH];
 } udp_txq = { -1, NULL, 0, { { NULL, 0 } }, { NULL }, { 0 } };
 
-/* A non-blocking, close-on-exec socket bound to sa; -1 and errno on error. */
+/*
+ * A non-blocking, close-on-exec socket bound to sa, with buffers of
+ * bufsize bytes (sockbuf_set); -1 and errno on error.
+ */
 int
-udp_open(const struct sockaddr *sa, socklen_t len)
+udp_open(const struct sockaddr *sa, socklen_t len, size_t bufsize,
+    int explicit)
 {
-	int	fd, size = UDP_SOCKBUF, saved;
+	int	fd, saved;
 
 	if ((fd = socket(sa->sa_family, SOCK_DGRAM, 0)) == -1)
 		return (-1);
 	if (evutil_make_socket_nonblocking(fd) != 0 ||
 	    evutil_make_socket_closeonexec(fd) != 0)
 		goto fail;
-	/* Best effort: the kernel caps these at its own maximum. */
-	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
-	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+	sockbuf_set(fd, bufsize, explicit, "--udp-buffer");
 	if (bind(fd, sa, len) != 0)
 		goto fail;
 	return (fd);

@@ -14,7 +14,6 @@ struct stats;
 #define UDP_MAX_PAYLOAD		65535
 /* Datagrams taken per receive call, and per wakeup at most. */
 #define UDP_BATCH		16
-#define UDP_SOCKBUF		(1024 * 1024)
 
 /* One received datagram; buf is valid until the next udp_recv_batch(). */
 struct udp_msg {
@@ -25,7 +24,7 @@ struct udp_msg {
 };
 
 /* udp.c */
-int		 udp_open(const struct sockaddr *, socklen_t);
+int		 udp_open(const struct sockaddr *, socklen_t, size_t, int);
 int		 udp_recv_batch(int, struct udp_msg **, struct stats *);
 void		 udp_sendq_add(int, const void *, size_t,
 		    const struct sockaddr *, socklen_t, struct stats *);

@@ -87,6 +87,9 @@ check_defaults(const struct options *o)
 	ck_assert_uint_eq(o->backoff_min_ms, OPTIONS_BACKOFF_MIN_MS);
 	ck_assert_uint_eq(o->backoff_max_ms, OPTIONS_BACKOFF_MAX_MS);
 	ck_assert_uint_eq(o->keepalive_s, OPTIONS_KEEPALIVE_S);
+	ck_assert_uint_eq(o->udp_buffer, OPTIONS_UDP_BUFFER);
+	ck_assert_int_eq(o->udp_buffer_given, 0);
+	ck_assert_uint_eq(o->tcp_buffer, 0);
 }
 
 static void
@@ -378,6 +381,35 @@ START_TEST(test_numeric_values)
 }
 END_TEST
 
+/* Socket buffers: a size, or 0 for the system's; an explicit UDP size
+ * is marked so that a capped one can be reported. */
+START_TEST(test_buffer_values)
+{
+	struct options	o;
+
+	ck_assert_int_eq(parse(&o, "-l", "1", "-u", "2", "-p", "3",
+	    "--udp-buffer", "65536", "--tcp-buffer=262144", NULL),
+	    OPTIONS_RUN);
+	ck_assert_uint_eq(o.udp_buffer, 65536);
+	ck_assert_int_eq(o.udp_buffer_given, 1);
+	ck_assert_uint_eq(o.tcp_buffer, 262144);
+
+	ck_assert_int_eq(parse(&o, "-t", "1", "-u", "2", "-p", "3",
+	    "--udp-buffer", "0", "--tcp-buffer", "1073741824", NULL),
+	    OPTIONS_RUN);
+	ck_assert_uint_eq(o.udp_buffer, 0);
+	ck_assert_int_eq(o.udp_buffer_given, 1);
+	ck_assert_uint_eq(o.tcp_buffer, OPTIONS_BUFFER_MAX);
+
+	ck_assert_int_eq(parse(&o, "-l", "1", "-u", "2", "-p", "3",
+	    "--udp-buffer", "1073741825", NULL), OPTIONS_ERROR);
+	ck_assert(err_has("--udp-buffer"));
+	ck_assert_int_eq(parse(&o, "-l", "1", "-u", "2", "-p", "3",
+	    "--tcp-buffer", "1M", NULL), OPTIONS_ERROR);
+	ck_assert(err_has("--tcp-buffer"));
+}
+END_TEST
+
 START_TEST(test_help_version)
 {
 	struct options	o;
@@ -610,7 +642,8 @@ START_TEST(test_usage_lists_options)
 	static const char	*names[] = {
 		"--tcp-listen", "--tcp-connect", "--udp-bind", "--udp-sendto",
 		"--verbose", "--debug", "--framing", "--queue-size",
-		"--backoff-min", "--backoff-max", "--keepalive", "--help",
+		"--backoff-min", "--backoff-max", "--keepalive", "--udp-buffer",
+		"--tcp-buffer", "--help",
 		"--version", "-l", "-t", "-u", "-p", "-v", "-h", "-V"
 	};
 	FILE			*f;
@@ -679,6 +712,7 @@ options_suite(void)
 	tcase_add_test(tc, test_listen_bind_ip_auto);
 	tcase_add_test(tc, test_framing_values);
 	tcase_add_test(tc, test_numeric_values);
+	tcase_add_test(tc, test_buffer_values);
 	tcase_add_test(tc, test_help_version);
 	tcase_add_test(tc, test_repeated);
 	tcase_add_test(tc, test_usage_lists_options);
