@@ -6,19 +6,20 @@
  *
  * Connect side:  BACKOFF -> RESOLVING -> CONNECTING -> UP -> BACKOFF ...
  * Listen side:   CLOSED -> UP (link_attach) -> CLOSED
+ *
+ * This file is the state machine; the bytes of an up link (reads,
+ * frames in and out, the write path) are in link_io.c.
  */
 #include "config.h"
 
 #include <sys/types.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <netinet/in.h>
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -28,67 +29,19 @@
 
 #include "addr.h"
 #include "link.h"
+#include "link_private.h"
 #include "log.h"
 #include "tcp.h"
 
-/* Our reads: this much each, this many per wakeup at most. */
-#define LINK_READ_SIZE		(64 * 1024)
-#define LINK_READ_ROUNDS	4
-
-struct link {
-	struct event_base	*base;
-	struct evdns_base	*dns;
-	struct link_config	 cfg;
-	struct link_cbs		 cbs;
-	void			*arg;
-
-	enum link_state		 state;
-	struct bufferevent	*bev;		/* the connection, when any */
-	char			 peer[ADDR_HOSTLEN + 8];
-	int			 paused;	/* told the owner to stop */
-	int			 ever_up;
-	struct evbuffer		*in;		/* bytes read, not yet frames */
-	struct event		*read_ev;	/* ours: see link_up() */
-	struct event		*push_ev;	/* writes the batch just framed */
-	int			 writing;	/* bufferevent owns the writes */
-
-	struct evbuffer		*queue;		/* frames held while down */
-	size_t			 queue_frames;
-
-	/* Connect side only. */
-	char			*host;
-	char			 port[8];
-	struct evdns_getaddrinfo_request *dns_req;
-	struct evutil_addrinfo	*ai_list;	/* addresses of this attempt */
-	struct evutil_addrinfo	*ai_next;	/* the next one to try */
-	char			 trying[ADDR_STRLEN];
-	char			 last_error[ADDR_STRLEN + 264];	/* of this attempt */
-	struct event		*timer;		/* backoff */
-	unsigned int		 attempts;
-	struct timeval		 up_since;
-
-	struct stats		 stats;
-};
 
 static void	link_set_state(struct link *, enum link_state, const char *);
 static void	link_resolve(struct link *);
 static void	link_try_next(struct link *);
 static void	link_up(struct link *, const char *);
-static void	link_down(struct link *, const char *);
 static void	link_drop_connection(struct link *);
-static void	link_pause(struct link *, int);
-static void	link_readcb(evutil_socket_t, short, void *);
-static void	link_pushcb(evutil_socket_t, short, void *);
-static void	link_writecb(struct bufferevent *, void *);
 static void	link_eventcb(struct bufferevent *, short, void *);
 static void	link_dnscb(int, struct evutil_addrinfo *, void *);
 static void	link_timercb(evutil_socket_t, short, void *);
-
-/*
- * Warnings about what peers send share one limit across all links: a
- * flood of connections each sending garbage must not flood the log.
- */
-static struct log_ratelimit	link_badinput_rl;
 
 static const char *link_state_names[] = {
 	"closed", "backoff", "resolving", "connecting", "up"
@@ -211,7 +164,7 @@ link_set_state(struct link *link, enum link_state state, const char *why)
 }
 
 /* Backpressure: tells the owner to stop (1) or resume (0) feeding us. */
-static void
+void
 link_pause(struct link *link, int paused)
 {
 	link->paused = paused;
@@ -471,7 +424,7 @@ link_drop_connection(struct link *link)
 }
 
 /* The connection is gone: reading resumes (into the queue) and we retry. */
-static void
+void
 link_down(struct link *link, const char *why)
 {
 	link_drop_connection(link);
@@ -481,233 +434,6 @@ link_down(struct link *link, const char *why)
 		link_backoff(link, why);
 	else
 		link_set_state(link, LINK_CLOSED, why);
-}
-
-/*
- * Runs once the callback that framed a batch returns: one write for all
- * of it. What the socket does not take, the bufferevent writes when it
- * can (and its low-water callback lifts the backpressure).
- */
-static void
-link_pushcb(evutil_socket_t fd, short events, void *arg)
-{
-	struct link	*link = arg;
-	struct evbuffer	*out;
-
-	(void)fd;
-	(void)events;
-	if (link->state != LINK_UP || link->writing)
-		return;
-	out = bufferevent_get_output(link->bev);
-	if (evbuffer_get_length(out) > 0) {
-		/* The bufferevent keeps the output's start frozen but for its
-		 * own writes (it thaws it on a connect, so only accepted links
-		 * fell back to its slower path); do as it does. */
-		evbuffer_unfreeze(out, 1);
-		(void)evbuffer_write(out, bufferevent_getfd(link->bev));
-		evbuffer_freeze(out, 1);
-	}
-	if (evbuffer_get_length(out) > 0) {
-		/* Full socket, or an error the bufferevent will report. */
-		link->writing = 1;
-		bufferevent_enable(link->bev, EV_WRITE);
-	} else if (link->paused)
-		link_pause(link, 0);
-}
-
-/*
- * Frames one datagram for the peer. While up it goes straight into the
- * TCP output; otherwise into the queue, whose oldest frames make room.
- * Returns -1 when the datagram was dropped (and counted).
- */
-int
-link_send(struct link *link, const struct sockaddr *src, const void *buf,
-    size_t len)
-{
-	struct evbuffer	*out;
-	size_t		 wire, have;
-
-	link->stats.udp_in++;
-	link->stats.udp_in_bytes += len;
-	if (link->state == LINK_UP) {
-		out = bufferevent_get_output(link->bev);
-		if (frame_encode(out, link->cfg.framing, src, buf, len) != 0)
-			return (-1);
-		link->stats.tcp_out++;
-		if (!link->writing)
-			event_active(link->push_ev, 0, 0);
-		if (!link->paused &&
-		    evbuffer_get_length(out) >= link->cfg.high_water) {
-			link_pause(link, 1);
-		}
-		return (0);
-	}
-
-	wire = frame_header_len(link->cfg.framing) + len;
-	if (wire > link->cfg.queue_size) {
-		link->stats.drop_link_down++;
-		return (-1);
-	}
-	while ((have = evbuffer_get_length(link->queue)) > 0 &&
-	    have + wire > link->cfg.queue_size) {
-		size_t	oldest;
-
-		if (frame_peek_len(link->queue, link->cfg.framing, &oldest) !=
-		    FRAME_OK)
-			break;	/* cannot happen: we framed it ourselves */
-		evbuffer_drain(link->queue, oldest);
-		link->queue_frames--;
-		link->stats.drop_queue_full++;
-	}
-	if (frame_encode(link->queue, link->cfg.framing, src, buf, len) != 0)
-		return (-1);
-	link->queue_frames++;
-	link->stats.queued++;
-	return (0);
-}
-
-/*
- * Delivers every complete frame in the input, in one pass over flat
- * memory, then lets the owner flush what it batched, then drains.
- * Returns -1 when the link was closed (and may be freed).
- */
-static int
-link_deliver(struct link *link, struct evbuffer *in)
-{
-	const unsigned char	*p;
-	struct frame		 f;
-	size_t			 len, off = 0, first;
-	char			 why[160];
-
-	len = evbuffer_get_length(in);
-	switch (frame_peek_len(in, link->cfg.framing, &first)) {
-	case FRAME_PARTIAL:
-		return (0);
-	case FRAME_OVERSIZED:
-		goto oversized;
-	default:
-		break;
-	}
-	if ((p = evbuffer_pullup(in, -1)) == NULL) {
-		link_close(link, "out of memory");
-		return (-1);
-	}
-	while (off < len) {
-		switch (frame_parse(p + off, len - off, link->cfg.framing, &f)) {
-		case FRAME_PARTIAL:
-			goto done;
-		case FRAME_OK:
-			link->stats.tcp_in++;
-			link->cbs.frame(link, &f, link->arg);
-			break;
-		case FRAME_MALFORMED:
-			link->stats.drop_malformed++;
-			if (log_ratelimit(&link_badinput_rl))
-				log_warnx("link %s: malformed frame (%zu "
-				    "bytes) skipped; is the peer using the "
-				    "same --framing (%s)?", link->peer,
-				    f.wire_len, frame_name(link->cfg.framing));
-			break;
-		case FRAME_OVERSIZED:
-			if (link->cbs.flush != NULL)
-				link->cbs.flush(link, link->arg);
-			goto oversized;
-		}
-		off += f.wire_len;
-	}
-done:
-	if (link->cbs.flush != NULL)
-		link->cbs.flush(link, link->arg);
-	evbuffer_drain(in, off);
-	return (0);
-
-oversized:
-	snprintf(why, sizeof why, "oversized frame; is the peer using the "
-	    "same --framing (%s)?", frame_name(link->cfg.framing));
-	if (log_ratelimit(&link_badinput_rl))
-		log_warnx("link %s: %s", link->peer, why);
-	link_close(link, why);
-	return (-1);
-}
-
-/*
- * Reads what the socket has, in pieces of LINK_READ_SIZE. Returns the
- * bytes read (0: none now), or -1 when the link was closed (and may be
- * freed).
- */
-static ssize_t
-link_read(struct link *link)
-{
-	struct evbuffer_iovec	v[2];
-	ssize_t			n;
-	int			nv, i;
-	size_t			left;
-	char			why[128];
-
-	nv = evbuffer_reserve_space(link->in, LINK_READ_SIZE, v, 2);
-	if (nv <= 0) {
-		link_close(link, "out of memory");
-		return (-1);
-	}
-	n = readv(bufferevent_getfd(link->bev), (struct iovec *)v, nv);
-	if (n <= 0) {
-		evbuffer_commit_space(link->in, v, 0);
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
-		    errno == EINTR))
-			return (0);
-		snprintf(why, sizeof why, "%s", n == 0 ?
-		    "peer closed the connection" : strerror(errno));
-		link_down(link, why);
-		return (-1);
-	}
-	for (i = 0, left = (size_t)n; i < nv; i++) {
-		if (v[i].iov_len > left)
-			v[i].iov_len = left;
-		left -= v[i].iov_len;
-	}
-	evbuffer_commit_space(link->in, v, nv);
-	return (n);
-}
-
-/*
- * The socket is readable: every complete frame of each read is
- * delivered now, not next time; a full read is followed by another.
- */
-static void
-link_readcb(evutil_socket_t fd, short events, void *arg)
-{
-	struct link	*link = arg;
-	ssize_t		 n;
-	int		 round;
-
-	(void)fd;
-	(void)events;
-	for (round = 0; round < LINK_READ_ROUNDS; round++) {
-		if ((n = link_read(link)) <= 0)
-			return;
-		if (link_deliver(link, link->in) != 0)
-			return;
-		if (n < LINK_READ_SIZE)
-			return;
-	}
-}
-
-/*
- * The bufferevent wrote some of what the socket would not take and the
- * output is down to the low-water mark: the UDP side may read again, and
- * once all is out, writes are ours again.
- */
-static void
-link_writecb(struct bufferevent *bev, void *arg)
-{
-	struct link	*link = arg;
-
-	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
-		bufferevent_disable(bev, EV_WRITE);
-		link->writing = 0;
-	}
-	if (link->paused)
-		link_pause(link, 0);
 }
 
 static void

@@ -1,0 +1,68 @@
+/*
+ * link_private.h - what the two halves of a link share: the state
+ * machine (link.c) and the data path of an up link (link_io.c).
+ * Nothing outside those two files includes this.
+ */
+#ifndef UOT_LINK_PRIVATE_H
+#define UOT_LINK_PRIVATE_H
+
+#include <sys/time.h>
+
+#include <event2/bufferevent.h>
+#include <event2/dns.h>
+#include <event2/event.h>
+#include <event2/util.h>
+
+#include "addr.h"
+#include "link.h"
+#include "stats.h"
+
+/* Our reads: this much each, this many per wakeup at most. */
+#define LINK_READ_SIZE		(64 * 1024)
+#define LINK_READ_ROUNDS	4
+
+struct link {
+	struct event_base	*base;
+	struct evdns_base	*dns;
+	struct link_config	 cfg;
+	struct link_cbs		 cbs;
+	void			*arg;
+
+	enum link_state		 state;
+	struct bufferevent	*bev;		/* the connection, when any */
+	char			 peer[ADDR_HOSTLEN + 8];
+	int			 paused;	/* told the owner to stop */
+	int			 ever_up;
+	struct evbuffer		*in;		/* bytes read, not yet frames */
+	struct event		*read_ev;	/* ours: see link_up() */
+	struct event		*push_ev;	/* writes the batch just framed */
+	int			 writing;	/* bufferevent owns the writes */
+
+	struct evbuffer		*queue;		/* frames held while down */
+	size_t			 queue_frames;
+
+	/* Connect side only. */
+	char			*host;
+	char			 port[8];
+	struct evdns_getaddrinfo_request *dns_req;
+	struct evutil_addrinfo	*ai_list;	/* addresses of this attempt */
+	struct evutil_addrinfo	*ai_next;	/* the next one to try */
+	char			 trying[ADDR_STRLEN];
+	char			 last_error[ADDR_STRLEN + 264];	/* of this attempt */
+	struct event		*timer;		/* backoff */
+	unsigned int		 attempts;
+	struct timeval		 up_since;
+
+	struct stats		 stats;
+};
+
+/* link.c */
+void	link_down(struct link *, const char *);
+void	link_pause(struct link *, int);
+
+/* link_io.c */
+void	link_readcb(evutil_socket_t, short, void *);
+void	link_pushcb(evutil_socket_t, short, void *);
+void	link_writecb(struct bufferevent *, void *);
+
+#endif
