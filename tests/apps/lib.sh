@@ -6,6 +6,8 @@
 #                     CI=true (CI installs them, so missing is a failure)
 #   start NAME CMD... run CMD in the background, output to $dir/NAME.log;
 #                     every process so started is killed at exit
+#   spawn NAME CMD... the same, output to $dir/NAME.out, which fail does
+#                     not print (for the many clients of a test)
 #   wait_log NAME TEXT [MS]  until $dir/NAME.log holds TEXT
 #   freeports PROTO N N ports free on 127.0.0.1, one a line
 #   fail MSG          print MSG and every log, exit 1
@@ -99,6 +101,14 @@ start() {
 	n=$1
 	shift
 	"$@" >"$dir/$n.log" 2>&1 &
+	echo $! >"$dir/$n.pid"
+	names="$n $names"
+}
+
+spawn() {
+	n=$1
+	shift
+	"$@" >"$dir/$n.out" 2>&1 &
 	echo $! >"$dir/$n.pid"
 	names="$n $names"
 }
