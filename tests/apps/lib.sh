@@ -57,7 +57,8 @@ app_cleanup() {
 		wait "$pid" 2>/dev/null
 	done
 	rm -rf "$dir"
-	echo "$app: $(( $(now_ms) - t_start )) ms, exit $status"
+	[ "$status" = 77 ] ||
+	    echo "$app: $(( $(now_ms) - t_start )) ms, exit $status"
 	exit "$status"
 }
 
