@@ -31,6 +31,11 @@ set -eu
 
 . "$(dirname "$0")/lib.sh"
 app_init app_iperf3
+# Elsewhere 127.0.0.2 is not on the loopback interface unless added.
+if [ "$(uname -s)" != Linux ]; then
+	echo "$app: SKIP: needs 127.0.0.2 on loopback (Linux)"
+	exit 77
+fi
 need iperf3 socat
 
 RATE=${IPERF_RATE:-20M}
