@@ -18,12 +18,16 @@
 
 set -eu
 
-. "$(dirname "$0")/lib.sh"
+here=$(dirname "$0")
+# shellcheck source=tests/apps/lib.sh
+. "$here/lib.sh"
 app_init app_dns
 need dnsmasq dig
 
 N=${DNS_CLIENTS:-100}
-[ "$N" -ge 1 ] && [ "$N" -le 250 ] || fail "DNS_CLIENTS must be 1 to 250"
+if [ "$N" -lt 1 ] || [ "$N" -gt 250 ]; then
+	fail "DNS_CLIENTS must be 1 to 250"
+fi
 
 # shellcheck disable=SC2046
 set -- $(freeports udp 2)
@@ -93,7 +97,7 @@ while [ "$k" -le "$N" ]; do
 		echo "$app: host$k.test: no answer: $a"
 	else
 		wrong=$((wrong + 1))
-		echo "$app: host$k.test: wrong answer:" $a
+		echo "$app: host$k.test: wrong answer: $(echo "$a" | tr '\n' ' ')"
 	fi
 	k=$((k + 1))
 done

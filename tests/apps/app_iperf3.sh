@@ -29,7 +29,9 @@
 
 set -eu
 
-. "$(dirname "$0")/lib.sh"
+here=$(dirname "$0")
+# shellcheck source=tests/apps/lib.sh
+. "$here/lib.sh"
 app_init app_iperf3
 # Elsewhere 127.0.0.2 is not on the loopback interface unless added.
 if [ "$(uname -s)" != Linux ]; then

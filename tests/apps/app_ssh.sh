@@ -23,7 +23,9 @@
 
 set -eu
 
-. "$(dirname "$0")/lib.sh"
+here=$(dirname "$0")
+# shellcheck source=tests/apps/lib.sh
+. "$here/lib.sh"
 app_init app_ssh
 need ssh ssh-keygen
 # sshd must be run by its absolute path; it is not on a user's PATH.

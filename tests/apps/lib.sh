@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # lib.sh - shared by the real-application tests in tests/apps (sourced).
 #
 # Each test calls app_init NAME first. It gets:
@@ -137,7 +138,7 @@ wait_log() {
 }
 
 freeports() {
-	# shellcheck disable=SC2046 # one word a port
+	# shellcheck disable=SC2046,SC2005 # one line, one word a port
 	echo $("$UOT_PROBE" freeport "$1" "$2")
 }
 
