@@ -50,19 +50,6 @@
 
 #define TEST_TIMEOUT	90	/* seconds per test, a backstop only */
 
-/*
- * ck_assert_msg(), but a failure first prints what every child said on
- * stderr: Check's fork mode ends a failed test with _exit(), so the
- * harness's atexit() handler cannot be relied on to do it.
- */
-#define require(expr, ...) do {						\
-	int	require_ok = (expr) != 0;				\
-									\
-	if (!require_ok)						\
-		e2e_dump();						\
-	ck_assert_msg(require_ok, __VA_ARGS__);				\
-} while (0)
-
 #define MAXSOCKS	320
 #define MAXPROCS	8
 #define MAXCONVS	256	/* conversations (client socket, connect side) */
@@ -125,7 +112,6 @@ static int			 nconvs;
 static unsigned char		 buf[E2E_BUFSIZE];
 
 static long long now_us(void);
-static long long now_ms(void);
 static void	 setup(void);
 static void	 teardown(void);
 static int	 keep_socket(int);
@@ -140,9 +126,6 @@ static int	 sa_equal(const struct sockaddr_storage *,
 		     const struct sockaddr_storage *);
 static char	*hostport(char *, size_t, int, int);
 static char	*autodest(char *, size_t, int);
-static void	 put32(unsigned char *, uint32_t);
-static uint32_t	 get32(const unsigned char *);
-static void	 fill(unsigned char *, size_t, uint32_t);
 static uint32_t msg_seed(uint32_t, uint32_t, uint32_t, uint32_t);
 static size_t	 msg_make(unsigned char *, uint32_t, uint32_t, uint32_t,
 		     uint32_t);
@@ -164,7 +147,6 @@ static ssize_t	 find_line(struct e2e_proc *, const char *, const char *,
 static ssize_t	 wait_line(struct e2e_proc *, const char *, const char *,
 		     size_t, int);
 static int	 count_lines(struct e2e_proc *, const char *, size_t);
-static size_t	 log_len(struct e2e_proc *);
 static void	 get_stats(struct e2e_proc *, struct fstats *);
 static void	 peer_of(struct e2e_proc *, const char *, char *, size_t);
 static struct echo *echo_new(int);
@@ -189,12 +171,6 @@ now_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ((long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
-}
-
-static long long
-now_ms(void)
-{
-	return (now_us() / 1000);
 }
 
 static void
@@ -359,11 +335,13 @@ sa_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 	    memcmp(&a6->sin6_addr, &b6->sin6_addr, sizeof a6->sin6_addr) == 0);
 }
 
+/* e2e_hostport(), but on [::1] for AF_INET6: these tests run on both. */
 static char *
 hostport(char *s, size_t size, int family, int port)
 {
-	snprintf(s, size, family == AF_INET6 ? "[::1]:%d" : "127.0.0.1:%d",
-	    port);
+	if (family != AF_INET6)
+		return (e2e_hostport(s, size, port));
+	snprintf(s, size, "[::1]:%d", port);
 	return (s);
 }
 
@@ -373,37 +351,6 @@ autodest(char *s, size_t size, int family)
 	snprintf(s, size, family == AF_INET6 ? "[::1]:auto" :
 	    "127.0.0.1:auto");
 	return (s);
-}
-
-static void
-put32(unsigned char *p, uint32_t v)
-{
-	p[0] = (unsigned char)(v >> 24);
-	p[1] = (unsigned char)(v >> 16);
-	p[2] = (unsigned char)(v >> 8);
-	p[3] = (unsigned char)v;
-}
-
-static uint32_t
-get32(const unsigned char *p)
-{
-	return ((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3]);
-}
-
-/* Seeded bytes, so every datagram is distinct and checkable. */
-static void
-fill(unsigned char *p, size_t len, uint32_t seed)
-{
-	uint32_t	x = seed * 2654435761U + 1;
-	size_t		i;
-
-	for (i = 0; i < len; i++) {
-		x ^= x << 13;
-		x ^= x >> 17;
-		x ^= x << 5;
-		p[i] = (unsigned char)x;
-	}
 }
 
 static uint32_t
@@ -420,12 +367,12 @@ msg_make(unsigned char *p, uint32_t tag, uint32_t conv, uint32_t round,
 	uint32_t	seed = msg_seed(tag, conv, round, seq);
 	size_t		len = HDRLEN + seed % 61;
 
-	put32(p, MAGIC);
-	put32(p + 4, tag);
-	put32(p + 8, conv);
-	put32(p + 12, round);
-	put32(p + 16, seq);
-	fill(p + HDRLEN, len - HDRLEN, seed);
+	e2e_put32(p, MAGIC);
+	e2e_put32(p + 4, tag);
+	e2e_put32(p + 8, conv);
+	e2e_put32(p + 12, round);
+	e2e_put32(p + 16, seq);
+	e2e_fill(p + HDRLEN, len - HDRLEN, seed);
 	return (len);
 }
 
@@ -436,12 +383,12 @@ msg_check(const unsigned char *p, size_t len, uint32_t *tag, uint32_t *conv,
 {
 	static unsigned char	want[HDRLEN + 64];
 
-	if (len < HDRLEN || get32(p) != MAGIC)
+	if (len < HDRLEN || e2e_get32(p) != MAGIC)
 		return (0);
-	*tag = get32(p + 4);
-	*conv = get32(p + 8);
-	*round = get32(p + 12);
-	*seq = get32(p + 16);
+	*tag = e2e_get32(p + 4);
+	*conv = e2e_get32(p + 8);
+	*round = e2e_get32(p + 12);
+	*seq = e2e_get32(p + 16);
 	if (msg_make(want, *tag, *conv, *round, *seq) != len)
 		return (0);
 	return (memcmp(p, want, len) == 0);
@@ -574,15 +521,6 @@ drain_logs(void)
 		(void)e2e_log(procs[i], NULL);
 }
 
-static size_t
-log_len(struct e2e_proc *p)
-{
-	size_t	len;
-
-	(void)e2e_log(p, &len);
-	return (len);
-}
-
 /*
  * The first whole line of p's stderr at or after offset from that holds
  * a and (unless NULL) b: the offset just past its end, -1 if none yet.
@@ -623,13 +561,13 @@ static ssize_t
 wait_line(struct e2e_proc *p, const char *a, const char *b, size_t from,
     int timeout)
 {
-	long long	deadline = now_ms() + timeout;
+	long long	deadline = e2e_now_ms() + timeout;
 	ssize_t		off;
 
 	for (;;) {
 		if ((off = find_line(p, a, b, from)) != -1)
 			return (off);
-		if (now_ms() >= deadline) {
+		if (e2e_now_ms() >= deadline) {
 			fprintf(stderr, "check_e2e_auto: %s did not log a line "
 			    "with \"%s\"%s%s%s within %d ms\n", e2e_name(p), a,
 			    b ? " and \"" : "", b ? b : "", b ? "\"" : "",
@@ -661,7 +599,7 @@ static void
 get_stats(struct e2e_proc *p, struct fstats *st)
 {
 	const char	*log, *m;
-	size_t		 from = log_len(p), len;
+	size_t		 from = e2e_log_len(p), len;
 	ssize_t		 end;
 	unsigned long	 n;
 
@@ -934,9 +872,9 @@ serve(int timeout)
 static void
 settle(int ms)
 {
-	long long	deadline = now_ms() + ms, left;
+	long long	deadline = e2e_now_ms() + ms, left;
 
-	while ((left = deadline - now_ms()) > 0)
+	while ((left = deadline - e2e_now_ms()) > 0)
 		serve((int)left);
 }
 
@@ -948,7 +886,7 @@ settle(int ms)
 static void
 converse_set(const int *idx, int n, uint32_t k, int timeout, const char *what)
 {
-	long long	deadline = now_ms() + timeout;
+	long long	deadline = e2e_now_ms() + timeout;
 	struct conv	*c;
 	int		i, done, stalled = -1;
 
@@ -967,7 +905,7 @@ converse_set(const int *idx, int n, uint32_t k, int timeout, const char *what)
 		}
 		if (done == n)
 			return;
-		if (now_ms() >= deadline) {
+		if (e2e_now_ms() >= deadline) {
 			c = &convs[stalled];
 			require(0, "%s: only %d of %d clients got all %u "
 			    "replies within %d ms; e.g. client port %d (via "
@@ -975,7 +913,7 @@ converse_set(const int *idx, int n, uint32_t k, int timeout, const char *what)
 			    c->port, c->to, c->nreplied, c->nsent);
 		}
 		stalled = -1;
-		serve((int)(deadline - now_ms()));
+		serve((int)(deadline - e2e_now_ms()));
 	}
 }
 
@@ -1002,11 +940,11 @@ roundtrip(int i, const char *what)
 		conv_round(c);
 	seq = c->nsent;
 	conv_send(c);
-	deadline = now_ms() + E2E_RECV_MS;
+	deadline = e2e_now_ms() + E2E_RECV_MS;
 	while (!c->replied[seq]) {
-		require(now_ms() < deadline, "%s: client port %d got no reply "
-		    "within %d ms", what, c->port, E2E_RECV_MS);
-		serve((int)(deadline - now_ms()));
+		require(e2e_now_ms() < deadline, "%s: client port %d got no "
+		    "reply within %d ms", what, c->port, E2E_RECV_MS);
+		serve((int)(deadline - e2e_now_ms()));
 	}
 	return (c->rtt_us[seq]);
 }
@@ -1052,9 +990,9 @@ START_TEST(test_many_clients)
 	first = nconvs;
 	for (i = 0; i < NCLIENTS; i++)
 		client_new(AF_INET, b, 1);
-	start = now_ms();
+	start = e2e_now_ms();
 	converse(first, NCLIENTS, k, 4 * E2E_RECV_MS, "200 clients");
-	ms = now_ms() - start;
+	ms = e2e_now_ms() - start;
 	/* Anything late, twice or misrouted fails in here. */
 	settle(QUIET_MS);
 
@@ -1155,12 +1093,12 @@ START_TEST(test_lone_latency)
 		for (j = 0; j < 2; j++) {
 			sunk = e->sunk;
 			conv_send(&convs[cs]);
-			deadline = now_ms() + E2E_RECV_MS;
+			deadline = e2e_now_ms() + E2E_RECV_MS;
 			while (e->sunk == sunk) {
-				require(now_ms() < deadline, "one-way datagram "
-				    "%d.%d did not reach the server within %d "
-				    "ms", i, j, E2E_RECV_MS);
-				serve((int)(deadline - now_ms()));
+				require(e2e_now_ms() < deadline, "one-way "
+				    "datagram %d.%d did not reach the server "
+				    "within %d ms", i, j, E2E_RECV_MS);
+				serve((int)(deadline - e2e_now_ms()));
 			}
 		}
 		us[i] = e->sunk_us - convs[cs].sent_us[convs[cs].nsent - 1];
@@ -1211,11 +1149,11 @@ START_TEST(test_flow_expiry)
 	snprintf(idle, sizeof idle, "flow 127.0.0.1:%d ", convs[ci].port);
 	snprintf(busy, sizeof busy, "flow 127.0.0.1:%d ", convs[cb].port);
 
-	lfrom = log_len(l);
-	tfrom = log_len(t);
+	lfrom = e2e_log_len(l);
+	tfrom = e2e_log_len(t);
 	roundtrip(ci, "idle client, first request");
 	roundtrip(cb, "busy client, first request");
-	last = now_ms();
+	last = e2e_now_ms();
 	require(find_line(l, idle, "new", lfrom) != -1 &&
 	    find_line(t, idle, "new", tfrom) != -1, "a side did not log "
 	    "the new flow of client port %d", convs[ci].port);
@@ -1224,9 +1162,9 @@ START_TEST(test_flow_expiry)
 	 * The busy client talks every 250 ms while the idle one waits for
 	 * its flow to be closed on both sides, and for at least 2.5 s.
 	 */
-	start = now_ms();
-	while (lclosed == 0 || tclosed == 0 || now_ms() - start < 2500) {
-		require(now_ms() - start < E2E_READY_MS, "the idle flow of "
+	start = e2e_now_ms();
+	while (lclosed == 0 || tclosed == 0 || e2e_now_ms() - start < 2500) {
+		require(e2e_now_ms() - start < E2E_READY_MS, "the idle flow of "
 		    "client port %d was not closed within %d ms (listen "
 		    "side: %s, connect side: %s)", convs[ci].port,
 		    E2E_READY_MS, lclosed ? "closed" : "open",
@@ -1235,10 +1173,10 @@ START_TEST(test_flow_expiry)
 		settle(250);
 		if (lclosed == 0 && find_line(l, idle, "closed (idle for 1 s)",
 		    lfrom) != -1)
-			lclosed = now_ms();
+			lclosed = e2e_now_ms();
 		if (tclosed == 0 && find_line(t, idle, "closed (idle for 1 s)",
 		    tfrom) != -1)
-			tclosed = now_ms();
+			tclosed = e2e_now_ms();
 	}
 	fprintf(stderr, "check_e2e_auto: flow_expiry: idle flow closed "
 	    "after <= %lld ms (listen side), <= %lld ms (connect side)\n",
@@ -1262,8 +1200,8 @@ START_TEST(test_flow_expiry)
 	    "1, 2, >= 1", st.active, st.created, st.expired);
 
 	/* The idle client comes back: a new flow on each side, and a reply. */
-	lfrom = log_len(l);
-	tfrom = log_len(t);
+	lfrom = e2e_log_len(l);
+	tfrom = e2e_log_len(t);
 	roundtrip(ci, "the idle client again, after expiry");
 	off = wait_line(l, idle, "new", lfrom, E2E_READY_MS);
 	require(off != -1, "the listen side did not log a new flow for "
@@ -1389,7 +1327,7 @@ START_TEST(test_max_flows)
 	for (i = first; i < first + 8; i++)
 		conv_send(&convs[i]);
 	/* Until 5 replies came and the listen side counted 3 refusals. */
-	deadline = now_ms() + E2E_READY_MS;
+	deadline = e2e_now_ms() + E2E_READY_MS;
 	st.refused = 0;
 	for (;;) {
 		for (got = 0, i = first; i < first + 8; i++)
@@ -1401,7 +1339,7 @@ START_TEST(test_max_flows)
 			if (st.refused >= 3)
 				break;
 		}
-		require(now_ms() < deadline, "--max-flows 5, 8 clients: %d "
+		require(e2e_now_ms() < deadline, "--max-flows 5, 8 clients: %d "
 		    "replies and %lu refusals within %d ms, not 5 and 3", got,
 		    st.refused, E2E_READY_MS);
 		serve(TICK_MS);
@@ -1429,9 +1367,9 @@ START_TEST(test_max_flows)
 			conv_send(&convs[refused[i]]);
 		}
 	}
-	deadline = now_ms() + E2E_READY_MS;
+	deadline = e2e_now_ms() + E2E_READY_MS;
 	do {
-		require(now_ms() < deadline, "the listen side counted %lu "
+		require(e2e_now_ms() < deadline, "the listen side counted %lu "
 		    "refusals, not 33", st.refused);
 		serve(TICK_MS);
 		get_stats(l, &st);
@@ -1457,9 +1395,9 @@ START_TEST(test_max_flows)
 	snprintf(pattern, sizeof pattern, "flow 127.0.0.1:%d (peer ",
 	    convs[idler].port);
 	from = 0;
-	deadline = now_ms() + E2E_READY_MS;
+	deadline = e2e_now_ms() + E2E_READY_MS;
 	while (find_line(l, pattern, "closed (idle", from) == -1) {
-		require(now_ms() < deadline, "the idle flow of client port "
+		require(e2e_now_ms() < deadline, "the idle flow of client port "
 		    "%d did not expire", convs[idler].port);
 		for (i = 0; i < 4; i++)
 			roundtrip(keep[i], "busy client under --max-flows");
@@ -1475,10 +1413,10 @@ START_TEST(test_max_flows)
 	get_stats(l, &st);
 	require(st.active == 5, "%lu flows active, not 5", st.active);
 	conv_send(&convs[n2]);
-	deadline = now_ms() + E2E_READY_MS;
+	deadline = e2e_now_ms() + E2E_READY_MS;
 	while (st.refused < 34) {
-		require(now_ms() < deadline, "the listen side did not refuse "
-		    "a sixth flow (refused %lu)", st.refused);
+		require(e2e_now_ms() < deadline, "the listen side did not "
+		    "refuse a sixth flow (refused %lu)", st.refused);
 		serve(TICK_MS);
 		get_stats(l, &st);
 	}
@@ -1495,7 +1433,7 @@ END_TEST
 static void
 read_exact(int fd, unsigned char *p, size_t len, int timeout)
 {
-	long long	deadline = now_ms() + timeout;
+	long long	deadline = e2e_now_ms() + timeout;
 	struct pollfd	pfd;
 	ssize_t		n;
 	size_t		got = 0;
@@ -1509,7 +1447,7 @@ read_exact(int fd, unsigned char *p, size_t len, int timeout)
 		require(n != 0, "the connect side closed the TCP connection");
 		require(errno == EAGAIN || errno == EINTR, "read from the "
 		    "connect side: %s", strerror(errno));
-		require(now_ms() < deadline, "only %zu of %zu bytes of a "
+		require(e2e_now_ms() < deadline, "only %zu of %zu bytes of a "
 		    "frame within %d ms", got, len, timeout);
 		pfd.fd = fd;
 		pfd.events = POLLIN;
@@ -1586,11 +1524,11 @@ START_TEST(test_no_reflection)
 	b = free_port(AF_INET, SOCK_DGRAM);
 	t = start_connect("connect", AF_INET, tcp, b, NULL);
 
-	deadline = now_ms() + E2E_READY_MS;
+	deadline = e2e_now_ms() + E2E_READY_MS;
 	while ((fd = accept(lfd, NULL, NULL)) == -1) {
 		require(errno == EAGAIN || errno == EINTR, "accept: %s",
 		    strerror(errno));
-		require(now_ms() < deadline, "the connect side did not "
+		require(e2e_now_ms() < deadline, "the connect side did not "
 		    "connect within %d ms", E2E_READY_MS);
 		pfd.fd = lfd;
 		pfd.events = POLLIN;
@@ -1664,13 +1602,13 @@ START_TEST(test_framing_refused)
 	int		 code;
 
 	if (_i < 2) {
-		hostport(a, sizeof a, AF_INET, e2e_free_port(SOCK_STREAM));
-		hostport(d, sizeof d, AF_INET, e2e_free_port(SOCK_DGRAM));
+		e2e_hostport(a, sizeof a, e2e_free_port(SOCK_STREAM));
+		e2e_hostport(d, sizeof d, e2e_free_port(SOCK_DGRAM));
 		p = spawn("listen", "-l", a, "-u", "auto", "-p", d,
 		    "--framing", framing, (char *)NULL);
 	} else {
-		hostport(a, sizeof a, AF_INET, e2e_free_port(SOCK_STREAM));
-		hostport(b, sizeof b, AF_INET, e2e_free_port(SOCK_DGRAM));
+		e2e_hostport(a, sizeof a, e2e_free_port(SOCK_STREAM));
+		e2e_hostport(b, sizeof b, e2e_free_port(SOCK_DGRAM));
 		autodest(d, sizeof d, AF_INET);
 		p = spawn("connect", "-t", a, "-u", b, "-p", d, "--framing",
 		    framing, (char *)NULL);
@@ -1765,20 +1703,12 @@ e2e_auto_suite(void)
 int
 main(void)
 {
-	SRunner		*sr;
-	const char	*bin;
-	int		 failed;
+	SRunner	*sr;
+	int	 failed;
 
 	/* Never pass, or skip, quietly without the binary under test. */
-	if ((bin = e2e_binary()) == NULL) {
-		fprintf(stderr, "check_e2e_auto: UOT_BINARY is not set\n");
+	if (e2e_need_binary("check_e2e_auto") == NULL)
 		return (99);
-	}
-	if (access(bin, X_OK) == -1) {
-		fprintf(stderr, "check_e2e_auto: %s: %s\n", bin,
-		    strerror(errno));
-		return (99);
-	}
 
 	sr = srunner_create(e2e_auto_suite());
 	srunner_run_all(sr, CK_ENV);

@@ -32,19 +32,6 @@
 
 #define TEST_TIMEOUT	60	/* seconds per test, a backstop only */
 
-/*
- * ck_assert_msg(), but a failure first prints what every child said on
- * stderr: Check's fork mode ends a failed test with _exit(), so the
- * harness's atexit() handler cannot be relied on to do it.
- */
-#define require(expr, ...) do {						\
-	int	require_ok = (expr) != 0;				\
-									\
-	if (!require_ok)						\
-		e2e_dump();						\
-	ck_assert_msg(require_ok, __VA_ARGS__);				\
-} while (0)
-
 #define BURST		100
 #define MAXSOCKS	16
 
@@ -69,8 +56,6 @@ static unsigned char		 got[E2E_BUFSIZE];
 static void	 setup(void);
 static void	 teardown(void);
 static int	 test_socket(void);
-static char	*hostport(char *, size_t, int);
-static void	 fill(unsigned char *, size_t, uint32_t);
 static void	 tunnel_init(struct tunnel *, const char *);
 static struct e2e_proc *start_listen(struct tunnel *, const char *);
 static struct e2e_proc *start_connect(const char *, int, int, int,
@@ -120,28 +105,6 @@ test_socket(void)
 	return (fd);
 }
 
-static char *
-hostport(char *buf, size_t size, int port)
-{
-	snprintf(buf, size, "127.0.0.1:%d", port);
-	return (buf);
-}
-
-/* Seeded bytes, so every datagram is distinct and checkable. */
-static void
-fill(unsigned char *buf, size_t len, uint32_t seed)
-{
-	uint32_t	x = seed * 2654435761U + 1;
-	size_t		i;
-
-	for (i = 0; i < len; i++) {
-		x ^= x << 13;
-		x ^= x >> 17;
-		x ^= x << 5;
-		buf[i] = (unsigned char)x;
-	}
-}
-
 static void
 tunnel_init(struct tunnel *t, const char *framing)
 {
@@ -169,11 +132,11 @@ start_listen(struct tunnel *t, const char *name)
 	int		 n = 0;
 
 	argv[n++] = "--tcp-listen";
-	argv[n++] = hostport(tcp, sizeof tcp, t->tcp);
+	argv[n++] = e2e_hostport(tcp, sizeof tcp, t->tcp);
 	argv[n++] = "--udp-bind";
-	argv[n++] = hostport(bind, sizeof bind, t->b1);
+	argv[n++] = e2e_hostport(bind, sizeof bind, t->b1);
 	argv[n++] = "--udp-sendto";
-	argv[n++] = hostport(sendto, sizeof sendto, t->s);
+	argv[n++] = e2e_hostport(sendto, sizeof sendto, t->s);
 	if (t->framing != NULL) {
 		argv[n++] = "--framing";
 		argv[n++] = (char *)t->framing;
@@ -200,11 +163,11 @@ start_connect(const char *name, int tcpport, int bindport, int sendport,
 	int		 n = 0;
 
 	argv[n++] = "--tcp-connect";
-	argv[n++] = hostport(tcp, sizeof tcp, tcpport);
+	argv[n++] = e2e_hostport(tcp, sizeof tcp, tcpport);
 	argv[n++] = "--udp-bind";
-	argv[n++] = hostport(bind, sizeof bind, bindport);
+	argv[n++] = e2e_hostport(bind, sizeof bind, bindport);
 	argv[n++] = "--udp-sendto";
-	argv[n++] = hostport(sendto, sizeof sendto, sendport);
+	argv[n++] = e2e_hostport(sendto, sizeof sendto, sendport);
 	argv[n++] = "--backoff-min";
 	argv[n++] = "20";
 	argv[n++] = "--backoff-max";
@@ -292,10 +255,10 @@ both_ways(struct tunnel *t, size_t len, uint32_t seed)
 {
 	char	what[64];
 
-	fill(want, len, seed);
+	e2e_fill(want, len, seed);
 	snprintf(what, sizeof what, "client to server, %zu bytes", len);
 	forward(t, want, len, what);
-	fill(want, len, seed + 1);
+	e2e_fill(want, len, seed + 1);
 	snprintf(what, sizeof what, "server to client, %zu bytes", len);
 	reply(t, want, len, what);
 }
@@ -360,7 +323,7 @@ burst_size(int i, uint32_t *x)
 static void
 burst_payload(unsigned char *buf, size_t len, int i, uint32_t seed)
 {
-	fill(buf, len, seed * 1000 + (uint32_t)i);
+	e2e_fill(buf, len, seed * 1000 + (uint32_t)i);
 	if (len >= 2) {
 		buf[0] = (unsigned char)(i >> 8);
 		buf[1] = (unsigned char)i;
@@ -471,7 +434,7 @@ START_TEST(test_queue_while_down)
 	off = e2e_wait_log(t.t, "-> connecting", (size_t)off, E2E_READY_MS);
 	require(off != -1, "the connect side did not retry");
 
-	fill(want, 1200, 30);
+	e2e_fill(want, 1200, 30);
 	require(e2e_udp_send(t.cfd, t.b2, want, 1200) == 0,
 	    "cannot send to the connect side");
 	t.l = start_listen(&t, "listen");
@@ -539,11 +502,11 @@ START_TEST(test_replace_peer)
 	    "the listen side did not log that the old peer was replaced");
 
 	/* Through the new peer, both ways. */
-	fill(want, 700, 52);
+	e2e_fill(want, 700, 52);
 	require(e2e_udp_send(c2fd, b3, want, 700) == 0,
 	    "cannot send to the second connect side");
 	expect(t.sfd, t.b1, want, 700, "client 2 to server, 700 bytes");
-	fill(want, 900, 53);
+	e2e_fill(want, 900, 53);
 	require(e2e_udp_send(t.sfd, t.b1, want, 900) == 0,
 	    "cannot send to the listen side");
 	expect(c2fd, b3, want, 900, "server to client 2, 900 bytes");
@@ -640,9 +603,9 @@ START_TEST(test_bad_args)
 	size_t			 len, n;
 	int			 code, named = 0;
 
-	hostport(tcp, sizeof tcp, e2e_free_port(SOCK_STREAM));
-	hostport(u, sizeof u, e2e_free_port(SOCK_DGRAM));
-	hostport(v, sizeof v, e2e_free_port(SOCK_DGRAM));
+	e2e_hostport(tcp, sizeof tcp, e2e_free_port(SOCK_STREAM));
+	e2e_hostport(u, sizeof u, e2e_free_port(SOCK_DGRAM));
+	e2e_hostport(v, sizeof v, e2e_free_port(SOCK_DGRAM));
 	cmd[0] = '\0';
 	for (n = 0; b->args[n] != NULL; n++) {
 		if (strcmp(b->args[n], "@T") == 0)
@@ -726,20 +689,12 @@ e2e_fixed_suite(void)
 int
 main(void)
 {
-	SRunner		*sr;
-	const char	*bin;
-	int		 failed;
+	SRunner	*sr;
+	int	 failed;
 
 	/* Never pass, or skip, quietly without the binary under test. */
-	if ((bin = e2e_binary()) == NULL) {
-		fprintf(stderr, "check_e2e_fixed: UOT_BINARY is not set\n");
+	if (e2e_need_binary("check_e2e_fixed") == NULL)
 		return (99);
-	}
-	if (access(bin, X_OK) == -1) {
-		fprintf(stderr, "check_e2e_fixed: %s: %s\n", bin,
-		    strerror(errno));
-		return (99);
-	}
 
 	sr = srunner_create(e2e_fixed_suite());
 	srunner_run_all(sr, CK_ENV);

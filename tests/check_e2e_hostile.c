@@ -64,25 +64,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "e2e.h"
 
 #define TEST_TIMEOUT	120	/* seconds per test, a backstop only */
-
-/*
- * ck_assert_msg(), but a failure first prints what every child said on
- * stderr: Check's fork mode ends a failed test with _exit(), so the
- * harness's atexit() handler cannot be relied on to do it.
- */
-#define require(expr, ...) do {						\
-	int	require_ok = (expr) != 0;				\
-									\
-	if (!require_ok)						\
-		e2e_dump();						\
-	ck_assert_msg(require_ok, __VA_ARGS__);				\
-} while (0)
 
 #define MAXPROCS	8
 #define MAXARGS		40
@@ -207,19 +193,15 @@ static long		 tlpid = -1;
 static const unsigned char mapped_lo[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
     0xff, 0xff, 127, 0, 0, 1 };
 
-static long long now_ms(void);
 static void	 setup(void);
 static void	 teardown(void);
 static int	 keep_udp(int);
-static void	 put32(unsigned char *, uint32_t);
-static uint32_t	 get32(const unsigned char *);
 static void	 fill_bytes(unsigned char *, size_t, uint32_t);
 static size_t	 good_make(unsigned char *, uint32_t, uint32_t);
 static struct e2e_proc *spawnv_kept(const char *, char **);
 static struct e2e_proc *start_listen(const char *, int, const char *const []);
 static struct e2e_proc *start_connect(const char *, int, int);
 static void	 drain_logs(void);
-static size_t	 log_len(struct e2e_proc *);
 static ssize_t	 find_line(struct e2e_proc *, const char *, const char *,
 		     size_t);
 static ssize_t	 wait_line(struct e2e_proc *, const char *, const char *,
@@ -234,9 +216,6 @@ static int	 stats_line(struct e2e_proc *, size_t, size_t, const char *,
 		     struct lstats *);
 static void	 flow_stats(struct e2e_proc *, size_t, struct fstats *);
 static void	 get_flow_stats(struct e2e_proc *, struct fstats *);
-static long	 child_pid(const char *);
-static long	 vm_kb(long, const char *);
-static long	 cpu_ms(long);
 static int	 proc_fds(long);
 static void	 echo_serve(void);
 static void	 good_input(struct goodc *);
@@ -261,15 +240,6 @@ static void	 good_finish(const char *);
 static void	 good_check_stats(void);
 static void	 good_add_client(void);
 static Suite	*e2e_hostile_suite(void);
-
-static long long
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
 
 static void
 reset(void)
@@ -324,23 +294,11 @@ keep_udp(int fd)
 	return (fd);
 }
 
-static void
-put32(unsigned char *p, uint32_t v)
-{
-	p[0] = (unsigned char)(v >> 24);
-	p[1] = (unsigned char)(v >> 16);
-	p[2] = (unsigned char)(v >> 8);
-	p[3] = (unsigned char)v;
-}
-
-static uint32_t
-get32(const unsigned char *p)
-{
-	return ((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3]);
-}
-
-/* Seeded bytes (xorshift32), so every run sends the same. */
+/*
+ * Seeded bytes (xorshift32), so every run sends the same. Not e2e_fill():
+ * bits 11 to 18 of each step, not the low byte. The garbage tests name
+ * their seeds, and a seed must keep meaning the same bytes.
+ */
 static void
 fill_bytes(unsigned char *p, size_t len, uint32_t seed)
 {
@@ -361,9 +319,9 @@ good_make(unsigned char *p, uint32_t c, uint32_t seq)
 {
 	size_t	len = 40 + (seq * 7 + c * 13) % 160;
 
-	put32(p, MAGIC_GOOD);
-	put32(p + 4, c);
-	put32(p + 8, seq);
+	e2e_put32(p, MAGIC_GOOD);
+	e2e_put32(p + 4, c);
+	e2e_put32(p + 8, seq);
 	fill_bytes(p + HDRLEN, len - HDRLEN, c * 100003U + seq);
 	return (len);
 }
@@ -429,15 +387,6 @@ drain_logs(void)
 		(void)e2e_log(procs[i], NULL);
 }
 
-static size_t
-log_len(struct e2e_proc *p)
-{
-	size_t	len;
-
-	(void)e2e_log(p, &len);
-	return (len);
-}
-
 /*
  * The first whole line of p's stderr at or after offset from that holds
  * a and (unless NULL) b: the offset just past its end, -1 if none yet.
@@ -468,13 +417,13 @@ static ssize_t
 wait_line(struct e2e_proc *p, const char *a, const char *b, size_t from,
     int timeout)
 {
-	long long	deadline = now_ms() + timeout;
+	long long	deadline = e2e_now_ms() + timeout;
 	ssize_t		off;
 
 	for (;;) {
 		if ((off = find_line(p, a, b, from)) != -1)
 			return (off);
-		if (now_ms() >= deadline) {
+		if (e2e_now_ms() >= deadline) {
 			fprintf(stderr, "check_e2e_hostile: %s did not log a "
 			    "line with \"%s\"%s%s%s within %d ms\n",
 			    e2e_name(p), a, b ? " and \"" : "", b ? b : "",
@@ -546,7 +495,7 @@ stats_field(const char *line, const char *name)
 static size_t
 stats_signal(struct e2e_proc *p, size_t *end)
 {
-	size_t	from = log_len(p);
+	size_t	from = e2e_log_len(p);
 	ssize_t	off;
 
 	require(e2e_signal(p, SIGUSR1) == 0, "cannot signal %s",
@@ -622,101 +571,6 @@ get_flow_stats(struct e2e_proc *p, struct fstats *st)
 	flow_stats(p, stats_signal(p, &end), st);
 }
 
-/*
- * The pid of our child whose command line holds the argument arg (the
- * harness does not say), or -1. Linux only: it reads /proc.
- */
-static long
-child_pid(const char *arg)
-{
-	DIR		*d;
-	struct dirent	*de;
-	FILE		*f;
-	char		 path[64], line[4096], *s, *end;
-	long		 pid, found = -1;
-	int		 ppid;
-	size_t		 n, i;
-
-	if ((d = opendir("/proc")) == NULL)
-		return (-1);
-	while (found == -1 && (de = readdir(d)) != NULL) {
-		pid = strtol(de->d_name, &end, 10);
-		if (*end != '\0' || pid <= 0)
-			continue;
-		snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-		if ((f = fopen(path, "r")) == NULL)
-			continue;
-		n = fread(line, 1, sizeof line - 1, f);
-		fclose(f);
-		line[n] = '\0';
-		/* "pid (comm) state ppid ...": comm may hold anything. */
-		if ((s = strrchr(line, ')')) == NULL ||
-		    sscanf(s + 1, " %*c %d", &ppid) != 1 ||
-		    ppid != (int)getpid())
-			continue;
-		snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
-		if ((f = fopen(path, "r")) == NULL)
-			continue;
-		n = fread(line, 1, sizeof line - 1, f);
-		fclose(f);
-		line[n] = '\0';
-		for (i = 0; i < n; i += strlen(line + i) + 1) {
-			if (strcmp(line + i, arg) == 0) {
-				found = pid;
-				break;
-			}
-		}
-	}
-	closedir(d);
-	return (found);
-}
-
-/* A "Vm...:" figure of /proc/PID/status in kB, or -1. */
-static long
-vm_kb(long pid, const char *name)
-{
-	FILE	*f;
-	char	 path[64], line[256];
-	long	 kb = -1;
-	size_t	 len = strlen(name);
-
-	snprintf(path, sizeof path, "/proc/%ld/status", pid);
-	if ((f = fopen(path, "r")) == NULL)
-		return (-1);
-	while (fgets(line, sizeof line, f) != NULL) {
-		if (strncmp(line, name, len) == 0 && line[len] == ':') {
-			kb = strtol(line + len + 1, NULL, 10);
-			break;
-		}
-	}
-	fclose(f);
-	return (kb);
-}
-
-/* User + system CPU time of pid so far, in ms; -1 if unknown. */
-static long
-cpu_ms(long pid)
-{
-	FILE			*f;
-	char			 path[64], line[1024], *s;
-	unsigned long long	 ut, st;
-	long			 hz = sysconf(_SC_CLK_TCK);
-	size_t			 n;
-
-	snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-	if ((f = fopen(path, "r")) == NULL)
-		return (-1);
-	n = fread(line, 1, sizeof line - 1, f);
-	fclose(f);
-	line[n] = '\0';
-	/* After "(comm)": state, then fields 4..13, then utime, stime. */
-	if ((s = strrchr(line, ')')) == NULL || sscanf(s + 1, " %*c %*d %*d "
-	    "%*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2 ||
-	    hz <= 0)
-		return (-1);
-	return ((long)((ut + st) * 1000 / (unsigned long long)hz));
-}
-
 /* Open descriptors of pid, or -1. */
 static int
 proc_fds(long pid)
@@ -754,7 +608,7 @@ echo_serve(void)
 			continue;
 		if (n == -1)
 			return;
-		magic = n >= 4 ? get32(buf) : 0;
+		magic = n >= 4 ? e2e_get32(buf) : 0;
 		if (magic == MAGIC_GOOD)
 			echo_good++;
 		else if (magic == MAGIC_BAD)
@@ -785,10 +639,10 @@ good_input(struct goodc *g)
 			return;
 		require(from == g->to, "good client %u: a datagram from port "
 		    "%d, not its connect side's %d", c, from, g->to);
-		require(n >= HDRLEN && get32(buf) == MAGIC_GOOD &&
-		    get32(buf + 4) == c, "good client %u: a datagram of %zd "
-		    "bytes that is not one of its replies", c, n);
-		seq = get32(buf + 8);
+		require(n >= HDRLEN && e2e_get32(buf) == MAGIC_GOOD &&
+		    e2e_get32(buf + 4) == c, "good client %u: a datagram of "
+		    "%zd bytes that is not one of its replies", c, n);
+		seq = e2e_get32(buf + 8);
 		require(seq < g->sent, "good client %u: a reply to #%u, never "
 		    "sent", c, seq);
 		require((size_t)n == good_make(want, c, seq) &&
@@ -798,7 +652,7 @@ good_input(struct goodc *g)
 		    c, seq);
 		g->seen[seq] = 1;
 		g->got++;
-		rtt = now_ms() - g->sent_ms[seq];
+		rtt = e2e_now_ms() - g->sent_ms[seq];
 		if (rtt > g->max_rtt)
 			g->max_rtt = rtt;
 	}
@@ -810,7 +664,7 @@ good_send_due(void)
 {
 	static unsigned char	out[256];
 	struct goodc		*g;
-	long long		 now = now_ms();
+	long long		 now = e2e_now_ms();
 	size_t			 len;
 	int			 i;
 
@@ -835,7 +689,7 @@ fill_input(struct fill *f)
 	ssize_t	n;
 
 	while ((n = e2e_udp_recv(f->fd, buf, sizeof buf, NULL, 0)) != -1) {
-		if (n >= 4 && get32(buf) == MAGIC_FILL)
+		if (n >= 4 && e2e_get32(buf) == MAGIC_FILL)
 			f->got++;
 	}
 }
@@ -905,8 +759,8 @@ pump(int timeout)
 	}
 	if (timeout > TICK_MS)
 		timeout = TICK_MS;
-	if (good_on && timeout > (int)(good_next - now_ms()))
-		timeout = (int)(good_next - now_ms());
+	if (good_on && timeout > (int)(good_next - e2e_now_ms()))
+		timeout = (int)(good_next - e2e_now_ms());
 	if (timeout < 0)
 		timeout = 0;
 	if (poll(pfd, n, timeout) > 0) {
@@ -931,9 +785,9 @@ pump(int timeout)
 static void
 settle(int ms)
 {
-	long long	deadline = now_ms() + ms, left;
+	long long	deadline = e2e_now_ms() + ms, left;
 
-	while ((left = deadline - now_ms()) > 0)
+	while ((left = deadline - e2e_now_ms()) > 0)
 		pump((int)left);
 }
 
@@ -979,7 +833,7 @@ static void
 raw_wait_connected(int i)
 {
 	struct pollfd	p;
-	long long	deadline = now_ms() + E2E_READY_MS;
+	long long	deadline = e2e_now_ms() + E2E_READY_MS;
 	socklen_t	len;
 	int		error = 0;
 
@@ -988,7 +842,7 @@ raw_wait_connected(int i)
 		p.events = POLLOUT;
 		if (poll(&p, 1, 0) == 1)
 			break;
-		require(now_ms() < deadline, "raw peer %d: not connected "
+		require(e2e_now_ms() < deadline, "raw peer %d: not connected "
 		    "within %d ms", i, E2E_READY_MS);
 		pump(TICK_MS);
 	}
@@ -1002,7 +856,7 @@ static void
 raw_write(int i, const void *p, size_t len)
 {
 	const unsigned char	*q = p;
-	long long		 deadline = now_ms() + E2E_READY_MS;
+	long long		 deadline = e2e_now_ms() + E2E_READY_MS;
 	ssize_t			 n;
 	size_t			 off = 0;
 
@@ -1010,14 +864,14 @@ raw_write(int i, const void *p, size_t len)
 		n = write(raws[i].fd, q + off, len - off);
 		if (n > 0) {
 			off += (size_t)n;
-			deadline = now_ms() + E2E_READY_MS;
+			deadline = e2e_now_ms() + E2E_READY_MS;
 			continue;
 		}
 		require(n == -1 && (errno == EAGAIN || errno == EINTR),
 		    "raw peer %d (port %d): write: %s", i, raws[i].port,
 		    n == 0 ? "nothing written" : strerror(errno));
-		require(now_ms() < deadline, "raw peer %d: no room to write "
-		    "for %d ms", i, E2E_READY_MS);
+		require(e2e_now_ms() < deadline,
+		    "raw peer %d: no room to write for %d ms", i, E2E_READY_MS);
 		pump(1);
 	}
 }
@@ -1046,7 +900,7 @@ static size_t
 raw_write_lenient(int i, const void *p, size_t len)
 {
 	const unsigned char	*q = p;
-	long long		 deadline = now_ms() + E2E_READY_MS;
+	long long		 deadline = e2e_now_ms() + E2E_READY_MS;
 	ssize_t			 n;
 	size_t			 off = 0;
 
@@ -1061,8 +915,8 @@ raw_write_lenient(int i, const void *p, size_t len)
 		require(n == -1 && (errno == EAGAIN || errno == EINTR),
 		    "raw peer %d (port %d): write: %s", i, raws[i].port,
 		    n == 0 ? "nothing written" : strerror(errno));
-		require(now_ms() < deadline, "raw peer %d: no room to write "
-		    "for %d ms", i, E2E_READY_MS);
+		require(e2e_now_ms() < deadline,
+		    "raw peer %d: no room to write for %d ms", i, E2E_READY_MS);
 		pump(1);
 	}
 	return (off);
@@ -1081,11 +935,11 @@ raw_close(int i)
 static void
 raw_wait_eof(int i, const char *what)
 {
-	long long	deadline = now_ms() + E2E_READY_MS;
+	long long	deadline = e2e_now_ms() + E2E_READY_MS;
 
 	raws[i].watch = 1;
 	while (!raws[i].eof) {
-		require(now_ms() < deadline, "%s: the listen side did not "
+		require(e2e_now_ms() < deadline, "%s: the listen side did not "
 		    "close raw peer port %d within %d ms", what, raws[i].port,
 		    E2E_READY_MS);
 		pump(TICK_MS);
@@ -1118,8 +972,8 @@ frame_bad(unsigned char *f, int port, uint32_t n, size_t len)
 	unsigned char	p[E2E_MAX_DGRAM];
 
 	require(len >= 8 && len <= sizeof p, "frame_bad: %zu bytes", len);
-	put32(p, MAGIC_BAD);
-	put32(p + 4, n);
+	e2e_put32(p, MAGIC_BAD);
+	e2e_put32(p + 4, n);
 	memset(p + 8, 'b', len - 8);
 	return (frame_make(f, mapped_lo, port, p, len));
 }
@@ -1160,11 +1014,11 @@ tunnel_start(const char *const lopts[], int start_good)
 	tb = e2e_free_port(SOCK_DGRAM);
 	require(tb > 0, "no free port on 127.0.0.1");
 	snprintf(lname, sizeof lname, "127.0.0.1:%d", ttcp);
-	tlpid = child_pid(lname);
+	tlpid = e2e_child_pid(lname);
 #ifdef __linux__
 	require(tlpid != -1, "cannot find the listen side's pid in /proc");
 #endif
-	from = log_len(tl);
+	from = e2e_log_len(tl);
 	tc = start_connect("good", ttcp, tb);
 	require(e2e_wait_log(tc, "-> up", 0, E2E_READY_MS) != -1,
 	    "the good connect side did not come up");
@@ -1185,11 +1039,11 @@ tunnel_start(const char *const lopts[], int start_good)
 	if (!start_good)
 		return;
 	good_on = 1;
-	good_next = now_ms();
-	deadline = now_ms() + E2E_READY_MS;
+	good_next = e2e_now_ms();
+	deadline = e2e_now_ms() + E2E_READY_MS;
 	for (i = 0; i < ngood; i++) {
 		while (good[i].got < GOOD_WARM) {
-			require(now_ms() < deadline, "good client %d: %u "
+			require(e2e_now_ms() < deadline, "good client %d: %u "
 			    "replies within %d ms of the start", i,
 			    good[i].got, E2E_READY_MS);
 			pump(TICK_MS);
@@ -1219,14 +1073,14 @@ good_add_client(void)
 static void
 good_finish(const char *what)
 {
-	long long	deadline = now_ms() + 2 * E2E_RECV_MS;
+	long long	deadline = e2e_now_ms() + 2 * E2E_RECV_MS;
 	int		i, done;
 
 	good_on = 0;
 	for (;;) {
 		for (done = 0, i = 0; i < ngood; i++)
 			done += good[i].got == good[i].sent;
-		if (done == ngood || now_ms() >= deadline)
+		if (done == ngood || e2e_now_ms() >= deadline)
 			break;
 		pump(TICK_MS);
 	}
@@ -1321,7 +1175,7 @@ START_TEST(test_garbage)
 		}
 		len = off;
 	}
-	lfrom = log_len(tl);
+	lfrom = e2e_log_len(tl);
 	r = raw_connect(ttcp, 0, 1);
 	raw_wait_connected(r);
 	peer_pattern(pat, sizeof pat, raws[r].port, "link ");
@@ -1381,8 +1235,8 @@ START_TEST(test_garbage_many)
 	long long	start;
 
 	tunnel_start(NULL, 1);
-	lfrom = log_len(tl);
-	start = now_ms();
+	lfrom = e2e_log_len(tl);
+	start = e2e_now_ms();
 	for (i = 0; i < conns; i++) {
 		fill_bytes(g, sizeof g, 0xbad00000U + (uint32_t)i);
 		r = raw_connect(ttcp, 0, 0);
@@ -1400,7 +1254,7 @@ START_TEST(test_garbage_many)
 	fprintf(stderr, "check_e2e_hostile: garbage_many: %d connections in "
 	    "%lld ms, each closed by the listen side; %d log lines: %d "
 	    "\"up -> closed\", %d malformed/oversized warnings\n", conns,
-	    now_ms() - start, lines, downs, warned);
+	    e2e_now_ms() - start, lines, downs, warned);
 	require(downs == conns, "%d links closed for %d bad connections",
 	    downs, conns);
 	good_finish("garbage from many connections");
@@ -1434,7 +1288,7 @@ START_TEST(test_oversized)
 
 	tunnel_start(NULL, 1);
 	snprintf(what, sizeof what, "frame LEN %" PRIu32, flen);
-	lfrom = log_len(tl);
+	lfrom = e2e_log_len(tl);
 	r = raw_connect(ttcp, 0, 1);
 	raw_wait_connected(r);
 
@@ -1462,11 +1316,11 @@ START_TEST(test_oversized)
 	peer_pattern(pat, sizeof pat, raws[r].port, "link ");
 	if (_i == 3) {
 		/* Not closed; the frame after it comes back as a reply. */
-		deadline = now_ms() + E2E_READY_MS;
+		deadline = e2e_now_ms() + E2E_READY_MS;
 		while (raws[r].bytes < 2 * (FRAME_HDR + 64)) {
 			require(!raws[r].eof, "%s: the listen side closed the "
 			    "link of a frame of the largest allowed size", what);
-			require(now_ms() < deadline, "%s: %zu bytes of the "
+			require(e2e_now_ms() < deadline, "%s: %zu bytes of the "
 			    "replies to the frames around the largest frame "
 			    "came back", what, raws[r].bytes);
 			pump(TICK_MS);
@@ -1494,17 +1348,17 @@ START_TEST(test_oversized)
 		require(find_line(tl, "oversized frame", "--framing", lfrom) !=
 		    -1, "%s: the warning does not ask about --framing", what);
 		/* The good frame before it went to the server. */
-		deadline = now_ms() + E2E_READY_MS;
+		deadline = e2e_now_ms() + E2E_READY_MS;
 		while (echo_bad == bad_before) {
-			require(now_ms() < deadline, "%s: the frame before the "
-			    "oversized one never reached the server", what);
+			require(e2e_now_ms() < deadline, "%s: the frame before "
+			    "the oversized one never reached the server", what);
 			pump(TICK_MS);
 		}
 	}
 	settle(QUIET_MS);
 	require(count_log_lines(tl, lfrom) <= 4, "%s: %d log lines for "
 	    "one bad peer", what, count_log_lines(tl, lfrom));
-	hwm = vm_kb(tlpid, "VmHWM");
+	hwm = e2e_vm_kb(tlpid, "VmHWM");
 	fprintf(stderr, "check_e2e_hostile: %s: link %s; listen side VmHWM "
 	    "%ld kB\n", what, _i == 3 ? "kept" : "closed", hwm);
 #ifdef __linux__
@@ -1534,7 +1388,7 @@ START_TEST(test_truncated)
 
 	tunnel_start(NULL, 1);
 	snprintf(what, sizeof what, "truncated frame %d", _i);
-	lfrom = log_len(tl);
+	lfrom = e2e_log_len(tl);
 	r = raw_connect(ttcp, 0, 1);
 	raw_wait_connected(r);
 	bad_before = echo_bad;
@@ -1548,10 +1402,10 @@ START_TEST(test_truncated)
 	}
 	raw_write(r, f, n);
 	/* The whole frame before the cut one reached the server. */
-	deadline = now_ms() + E2E_READY_MS;
+	deadline = e2e_now_ms() + E2E_READY_MS;
 	while (echo_bad == bad_before) {
-		require(now_ms() < deadline, "%s: the whole frame before the "
-		    "cut one never reached the server", what);
+		require(e2e_now_ms() < deadline, "%s: the whole frame before "
+		    "the cut one never reached the server", what);
 		pump(TICK_MS);
 	}
 	if (_i == 2) {
@@ -1592,11 +1446,11 @@ START_TEST(test_slowloris)
 	int			 r, i;
 
 	tunnel_start(NULL, 1);
-	lfrom = log_len(tl);
+	lfrom = e2e_log_len(tl);
 	r = raw_connect(ttcp, 0, 1);
 	raw_wait_connected(r);
-	put32(payload, MAGIC_BAD);
-	put32(payload + 4, 7);
+	e2e_put32(payload, MAGIC_BAD);
+	e2e_put32(payload + 4, 7);
 	memcpy(payload + 8, "slow but whole, 24 bytes", 24);
 	n = frame_make(f, mapped_lo, 42000, payload, sizeof payload);
 	for (i = 0; i < 5; i++) {
@@ -1616,10 +1470,10 @@ START_TEST(test_slowloris)
 		    "%lld ms while a peer was slow", i, good[i].max_rtt);
 
 	raw_write(r, f + sent, n - sent);
-	deadline = now_ms() + E2E_RECV_MS;
+	deadline = e2e_now_ms() + E2E_RECV_MS;
 	while (raws[r].bytes < n) {
-		require(now_ms() < deadline, "the slow peer got %zu bytes of "
-		    "the reply to its frame, not %zu", raws[r].bytes, n);
+		require(e2e_now_ms() < deadline, "the slow peer got %zu bytes "
+		    "of the reply to its frame, not %zu", raws[r].bytes, n);
 		pump(TICK_MS);
 	}
 	require(raws[r].bytes == n && memcmp(raws[r].in, f, n) == 0,
@@ -1654,9 +1508,9 @@ START_TEST(test_spoof)
 	}
 	raw_write(r, f, n);
 	want = n;
-	deadline = now_ms() + E2E_RECV_MS;
+	deadline = e2e_now_ms() + E2E_RECV_MS;
 	while (raws[r].bytes < want) {
-		require(now_ms() < deadline, "spoof: %zu of %zu bytes of "
+		require(e2e_now_ms() < deadline, "spoof: %zu of %zu bytes of "
 		    "replies came back to the raw peer", raws[r].bytes, want);
 		pump(TICK_MS);
 	}
@@ -1691,12 +1545,12 @@ START_TEST(test_never_reads)
 	int			 r, i, wrote;
 
 	tunnel_start(NULL, 1);
-	hwm0 = vm_kb(tlpid, "VmHWM");
+	hwm0 = e2e_vm_kb(tlpid, "VmHWM");
 	/* A small receive window: the listen side's output backs up soon. */
 	r = raw_connect(ttcp, 4096, 0);
 	raw_wait_connected(r);
 	bad0 = echo_bad;
-	start = now_ms();
+	start = e2e_now_ms();
 	while (k < NOREAD_FRAMES || off < len) {
 		if (off == len && k - (echo_bad - bad0) < NOREAD_AHEAD) {
 			/* The next batch of 32 requests. */
@@ -1712,19 +1566,19 @@ START_TEST(test_never_reads)
 			if (wrote > 0)
 				continue;
 		}
-		require(now_ms() - start < 60000, "never_reads: %u of %d "
+		require(e2e_now_ms() - start < 60000, "never_reads: %u of %d "
 		    "requests written in 60 s", k, NOREAD_FRAMES);
 		pump(1);
 	}
 	/* Until the server has answered all it was sent. */
 	settle(500);
-	hwm = vm_kb(tlpid, "VmHWM");
-	rss = vm_kb(tlpid, "VmRSS");
+	hwm = e2e_vm_kb(tlpid, "VmHWM");
+	rss = e2e_vm_kb(tlpid, "VmRSS");
 	n = (size_t)(echo_bad - bad0) * NOREAD_LEN;
 	fprintf(stderr, "check_e2e_hostile: never_reads: %u requests (%u "
 	    "bytes) written in %lld ms, %lu echoed (%zu bytes the peer never "
 	    "read); listen side VmHWM %ld kB (%ld before), VmRSS %ld kB\n", k,
-	    w, now_ms() - start, echo_bad - bad0, n, hwm, hwm0, rss);
+	    w, e2e_now_ms() - start, echo_bad - bad0, n, hwm, hwm0, rss);
 	require(echo_bad - bad0 == NOREAD_FRAMES, "never_reads: the server "
 	    "got %lu of the %d requests", echo_bad - bad0, NOREAD_FRAMES);
 #ifdef __linux__
@@ -1808,12 +1662,12 @@ START_TEST(test_max_peers)
 	require(conns >= 100, "only %d descriptors", (int)rl.rlim_cur);
 
 	tunnel_start(lopts, 1);
-	lfrom = log_len(tl);
-	start = now_ms();
+	lfrom = e2e_log_len(tl);
+	start = e2e_now_ms();
 	for (i = 0; i < conns; i++)
 		raw_connect(ttcp, 0, 1);
 	/* Until all but max-peers - 1 were closed by the listen side. */
-	deadline = now_ms() + 40000;
+	deadline = e2e_now_ms() + 40000;
 	for (;;) {
 		/*
 		 * Each sends a byte (the start of a frame) once connected:
@@ -1827,8 +1681,9 @@ START_TEST(test_max_peers)
 		ups = count_lines(tl, "closed -> up", NULL, lfrom);
 		if (closed >= conns - (PEERS_MAX - 1) && ups >= PEERS_MAX - 1)
 			break;
-		require(now_ms() < deadline, "max_peers: %d of %d connections "
-		    "closed and %d taken within 40 s", closed, conns, ups);
+		require(e2e_now_ms() < deadline, "max_peers: %d of %d "
+		    "connections closed and %d taken within 40 s", closed,
+		    conns, ups);
 		pump(TICK_MS);
 	}
 	settle(QUIET_MS);
@@ -1841,7 +1696,7 @@ START_TEST(test_max_peers)
 	lines = count_lines(tl, "refused, already", "(--max-peers)", lfrom);
 	fprintf(stderr, "check_e2e_hostile: max_peers: %d connections in "
 	    "%lld ms: %d taken, %d refused; %d \"refused\" warnings, %d log "
-	    "lines in all\n", conns, now_ms() - start, open_, closed, lines,
+	    "lines in all\n", conns, e2e_now_ms() - start, open_, closed, lines,
 	    count_log_lines(tl, lfrom));
 	require(open_ == PEERS_MAX - 1 && ups == PEERS_MAX - 1, "max_peers: "
 	    "%d raw peers stayed and %d were taken, not %d (--max-peers %d "
@@ -1858,10 +1713,10 @@ START_TEST(test_max_peers)
 	/* The extra ones leave: a new peer fits again, and works. */
 	for (i = 0; i < nraws; i++)
 		raw_close(i);
-	deadline = now_ms() + E2E_READY_MS;
+	deadline = e2e_now_ms() + E2E_READY_MS;
 	while (count_lines(tl, "up -> closed", NULL, lfrom) < PEERS_MAX - 1) {
-		require(now_ms() < deadline, "max_peers: the listen side did "
-		    "not drop the raw peers that left");
+		require(e2e_now_ms() < deadline, "max_peers: the listen side "
+		    "did not drop the raw peers that left");
 		pump(TICK_MS);
 	}
 	b2 = e2e_free_port(SOCK_DGRAM);
@@ -1869,13 +1724,13 @@ START_TEST(test_max_peers)
 	require(e2e_wait_log(t2, "-> up", 0, E2E_READY_MS) != -1,
 	    "max_peers: a new peer did not come up after the others left");
 	fd = keep_udp(e2e_udp_socket(0));
-	put32(buf, MAGIC_FILL);
+	e2e_put32(buf, MAGIC_FILL);
 	require(e2e_udp_send(fd, b2, buf, 16) == 0, "cannot send");
-	deadline = now_ms() + E2E_RECV_MS;
+	deadline = e2e_now_ms() + E2E_RECV_MS;
 	for (;;) {
 		if (e2e_udp_recv(fd, buf + 100, 64, &from, 0) == 16)
 			break;
-		require(now_ms() < deadline, "max_peers: the new peer's "
+		require(e2e_now_ms() < deadline, "max_peers: the new peer's "
 		    "client got no reply");
 		pump(TICK_MS);
 	}
@@ -1900,7 +1755,7 @@ START_TEST(test_max_flows)
 	char			 pat[64];
 
 	tunnel_start(lopts, 1);
-	lfrom = log_len(tl);
+	lfrom = e2e_log_len(tl);
 	r = raw_connect(ttcp, 0, 1);
 	raw_wait_connected(r);
 	for (i = 0; i < FLOWS_PORTS; i++)
@@ -1908,10 +1763,10 @@ START_TEST(test_max_flows)
 	raw_write(r, f, n);
 	/* The accepted ones are echoed back to the raw peer. */
 	want = (size_t)accepted * (FRAME_HDR + 32);
-	deadline = now_ms() + E2E_READY_MS;
+	deadline = e2e_now_ms() + E2E_READY_MS;
 	do {
-		require(now_ms() < deadline, "max_flows: %zu bytes of replies "
-		    "came back, not %zu", raws[r].bytes, want);
+		require(e2e_now_ms() < deadline, "max_flows: %zu bytes of "
+		    "replies came back, not %zu", raws[r].bytes, want);
 		pump(TICK_MS);
 		get_flow_stats(tl, &st);
 	} while (raws[r].bytes < want ||
@@ -1935,10 +1790,10 @@ START_TEST(test_max_flows)
 
 	/* Again: the same counted again, no new warnings beyond the limit. */
 	raw_write(r, f, n);
-	deadline = now_ms() + E2E_READY_MS;
+	deadline = e2e_now_ms() + E2E_READY_MS;
 	do {
-		require(now_ms() < deadline, "max_flows: refused %lu after the "
-		    "second flood", st.refused);
+		require(e2e_now_ms() < deadline, "max_flows: refused %lu after "
+		    "the second flood", st.refused);
 		pump(TICK_MS);
 		get_flow_stats(tl, &st);
 	} while (st.refused < 2 * (FLOWS_PORTS - (unsigned long)accepted) ||
@@ -2003,10 +1858,10 @@ START_TEST(test_allow)
 	    "log the refused peer");
 	good_add_client();
 	good_on = 1;
-	good_next = now_ms();
+	good_next = e2e_now_ms();
 	/* It keeps trying (backoff 20..200 ms); nothing gets through. */
-	deadline = now_ms() + 3000;
-	while (now_ms() < deadline)
+	deadline = e2e_now_ms() + 3000;
+	while (e2e_now_ms() < deadline)
 		pump(TICK_MS);
 	good_on = 0;
 	settle(QUIET_MS);
@@ -2082,9 +1937,9 @@ fill_round(int first, int n)
 	int		i;
 
 	for (i = first; i < first + n; i++) {
-		put32(out, MAGIC_FILL);
-		put32(out + 4, (uint32_t)i);
-		put32(out + 8, fills[i].sent++);
+		e2e_put32(out, MAGIC_FILL);
+		e2e_put32(out + 4, (uint32_t)i);
+		e2e_put32(out + 8, fills[i].sent++);
 		require(e2e_udp_send(fills[i].fd, tb, out, sizeof out) == 0,
 		    "filler client %d: cannot send", i);
 	}
@@ -2129,7 +1984,7 @@ START_TEST(test_exhaustion)
 	ttcp = e2e_free_port(SOCK_STREAM);
 	tl = start_listen_limited(ttcp, EXH_NOFILE, lopts);
 	snprintf(lname, sizeof lname, "127.0.0.1:%d", ttcp);
-	tlpid = child_pid(lname);
+	tlpid = e2e_child_pid(lname);
 	require(tlpid != -1, "cannot find the listen side's pid in /proc");
 	snprintf(lname, sizeof lname, "/proc/%ld/limits", tlpid);
 	lim[0] = '\0';
@@ -2159,7 +2014,7 @@ START_TEST(test_exhaustion)
 	require(e2e_wait_log(t2, "-> up", 0, E2E_READY_MS) != -1,
 	    "the filler connect side did not come up");
 	fds0 = proc_fds(tlpid);
-	lfrom = log_len(tl);
+	lfrom = e2e_log_len(tl);
 	for (i = 0; i < nfill; i++) {
 		fills[nfills].fd = keep_udp(e2e_udp_socket(0));
 		fills[nfills].port = e2e_udp_port(fills[nfills].fd);
@@ -2195,19 +2050,19 @@ START_TEST(test_exhaustion)
 	require(wait_line(tl, "accept: ", "pausing for", lfrom,
 	    E2E_READY_MS) != -1, "exhaustion: the listener did not say it "
 	    "pauses");
-	cpu0 = cpu_ms(tlpid);
-	t0 = now_ms();
-	while (now_ms() - t0 < EXH_WINDOW_MS) {
+	cpu0 = e2e_cpu_ms(tlpid);
+	t0 = e2e_now_ms();
+	while (e2e_now_ms() - t0 < EXH_WINDOW_MS) {
 		fill_round(0, nfill);
 		settle(250);
 	}
-	cpu1 = cpu_ms(tlpid);
+	cpu1 = e2e_cpu_ms(tlpid);
 	pausing = count_lines(tl, "accept: ", "pausing for", lfrom);
 	nosock = count_lines(tl, "no socket, datagram dropped", NULL, lfrom);
 	fprintf(stderr, "check_e2e_hostile: exhaustion: %d connections "
 	    "waiting; the listen side used %ld ms of CPU in %lld ms; %d "
 	    "\"pausing\" lines, %d \"no socket\" lines\n", EXH_CONNS,
-	    cpu1 - cpu0, now_ms() - t0, pausing, nosock);
+	    cpu1 - cpu0, e2e_now_ms() - t0, pausing, nosock);
 	require(e2e_wait_exit(tl, 0) == -1, "exhaustion: the listen side "
 	    "died");
 	/* CPU time means nothing under valgrind (E2E_SLOW). */
@@ -2231,13 +2086,13 @@ START_TEST(test_exhaustion)
 		    "closed");
 
 	/* The fillers stop: their flows expire, the listener takes all. */
-	deadline = now_ms() + E2E_READY_MS;
+	deadline = e2e_now_ms() + E2E_READY_MS;
 	for (;;) {
 		ups = count_lines(tl, "closed -> up", NULL, lfrom);
 		if (ups >= EXH_CONNS)
 			break;
-		require(now_ms() < deadline, "exhaustion: %d of the %d waiting "
-		    "connections taken once the flows expired", ups,
+		require(e2e_now_ms() < deadline, "exhaustion: %d of the %d "
+		    "waiting connections taken once the flows expired", ups,
 		    EXH_CONNS);
 		pump(TICK_MS);
 	}
@@ -2245,22 +2100,22 @@ START_TEST(test_exhaustion)
 	    "exhaustion: the filler flows did not expire");
 	for (i = r0; i < nraws; i++)
 		raw_close(i);
-	deadline = now_ms() + E2E_READY_MS;
+	deadline = e2e_now_ms() + E2E_READY_MS;
 	while (count_lines(tl, "up -> closed", NULL, lfrom) < EXH_CONNS) {
-		require(now_ms() < deadline, "exhaustion: the raw peers' links "
-		    "did not close");
+		require(e2e_now_ms() < deadline, "exhaustion: the raw peers' "
+		    "links did not close");
 		pump(TICK_MS);
 	}
 
 	/* Every filler flow expired: only the good ones are left. */
-	deadline = now_ms() + E2E_READY_MS;
+	deadline = e2e_now_ms() + E2E_READY_MS;
 	for (;;) {
 		get_flow_stats(tl, &fst);
 		if (fst.active == GOOD_CLIENTS)
 			break;
-		require(now_ms() < deadline, "exhaustion: %lu flows active, "
-		    "not the %d good ones, %d s after the fillers stopped",
-		    fst.active, GOOD_CLIENTS, E2E_READY_MS / 1000);
+		require(e2e_now_ms() < deadline, "exhaustion: %lu flows "
+		    "active, not the %d good ones, %d s after the fillers "
+		    "stopped", fst.active, GOOD_CLIENTS, E2E_READY_MS / 1000);
 		settle(100);
 	}
 
@@ -2276,13 +2131,13 @@ START_TEST(test_exhaustion)
 	    "after recovery (%d open)", EXH_NOFILE - fds0, fds0);
 	for (i = 0; i < nfill; i++)
 		fills[i].got = fills[i].sent = 0;
-	from = log_len(tl);
+	from = e2e_log_len(tl);
 	fill_round(0, nrec);
-	deadline = now_ms() + E2E_READY_MS;
+	deadline = e2e_now_ms() + E2E_READY_MS;
 	for (;;) {
 		for (served = 0, i = 0; i < nrec; i++)
 			served += fills[i].got > 0;
-		if (served == nrec || now_ms() >= deadline)
+		if (served == nrec || e2e_now_ms() >= deadline)
 			break;
 		pump(TICK_MS);
 	}
@@ -2362,20 +2217,12 @@ e2e_hostile_suite(void)
 int
 main(void)
 {
-	SRunner		*sr;
-	const char	*bin;
-	int		 failed;
+	SRunner	*sr;
+	int	 failed;
 
 	/* Never pass, or skip, quietly without the binary under test. */
-	if ((bin = e2e_binary()) == NULL) {
-		fprintf(stderr, "check_e2e_hostile: UOT_BINARY is not set\n");
+	if (e2e_need_binary("check_e2e_hostile") == NULL)
 		return (99);
-	}
-	if (access(bin, X_OK) == -1) {
-		fprintf(stderr, "check_e2e_hostile: %s: %s\n", bin,
-		    strerror(errno));
-		return (99);
-	}
 	/* A raw peer the listen side closed must not kill us on write. */
 	signal(SIGPIPE, SIG_IGN);
 

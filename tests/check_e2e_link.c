@@ -26,7 +26,6 @@
 #include <arpa/inet.h>
 
 #include <check.h>
-#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -35,25 +34,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "e2e.h"
 
 #define TEST_TIMEOUT	90	/* seconds per test, a backstop only */
-
-/*
- * ck_assert_msg(), but a failure first prints what every child said on
- * stderr: Check's fork mode ends a failed test with _exit(), so the
- * harness's atexit() handler cannot be relied on to do it.
- */
-#define require(expr, ...) do {						\
-	int	require_ok = (expr) != 0;				\
-									\
-	if (!require_ok)						\
-		e2e_dump();						\
-	ck_assert_msg(require_ok, __VA_ARGS__);				\
-} while (0)
 
 #define MAXSOCKS	16
 #define MAXARGS		32
@@ -124,13 +109,8 @@ static unsigned char		 stream_seen[STREAM_MAX];
 
 static void	 setup(void);
 static void	 teardown(void);
-static long long now_ms(void);
 static int	 test_socket(void);
 static void	 idle(int);
-static char	*hostport(char *, size_t, int);
-static void	 fill(unsigned char *, size_t, uint32_t);
-static void	 put32(unsigned char *, uint32_t);
-static uint32_t	 get32(const unsigned char *);
 static void	 flood_payload(unsigned char *, uint32_t);
 static int	 is_flood(const unsigned char *, ssize_t);
 static int	 udp_try_send(int, int, const void *, size_t);
@@ -145,15 +125,12 @@ static void	 wait_up(struct tunnel *);
 static void	 tunnel_start(struct tunnel *, const char *const *,
 		     const char *const *);
 static ssize_t	 log_find(struct e2e_proc *, const char *, size_t);
-static size_t	 log_len(struct e2e_proc *);
 static int	 log_count(struct e2e_proc *, const char *, size_t);
 static void	 log_line(struct e2e_proc *, size_t, char *, size_t);
 static uint64_t	 stats_field(const char *, const char *);
 static ssize_t	 stats_ready(struct e2e_proc *, size_t);
 static void	 stats_parse(struct e2e_proc *, size_t, struct lstats *);
 static void	 stats_get(struct e2e_proc *, struct lstats *);
-static long	 child_pid(const char *);
-static long	 vm_kb(long, const char *);
 static void	 expect(int, int, const unsigned char *, size_t,
 		     const char *, int);
 static long long expect_skip(int, int, const unsigned char *, size_t,
@@ -181,15 +158,6 @@ teardown(void)
 	idlefd = -1;
 }
 
-static long long
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
-
 /* A UDP socket on 127.0.0.1:0, closed by teardown. */
 static int
 test_socket(void)
@@ -215,51 +183,13 @@ idle(int ms)
 	(void)e2e_udp_recv(idlefd, got, sizeof got, NULL, ms);
 }
 
-static char *
-hostport(char *buf, size_t size, int port)
-{
-	snprintf(buf, size, "127.0.0.1:%d", port);
-	return (buf);
-}
-
-/* Seeded bytes, so every datagram is distinct and checkable. */
-static void
-fill(unsigned char *buf, size_t len, uint32_t seed)
-{
-	uint32_t	x = seed * 2654435761U + 1;
-	size_t		i;
-
-	for (i = 0; i < len; i++) {
-		x ^= x << 13;
-		x ^= x >> 17;
-		x ^= x << 5;
-		buf[i] = (unsigned char)x;
-	}
-}
-
-static void
-put32(unsigned char *p, uint32_t v)
-{
-	p[0] = (unsigned char)(v >> 24);
-	p[1] = (unsigned char)(v >> 16);
-	p[2] = (unsigned char)(v >> 8);
-	p[3] = (unsigned char)v;
-}
-
-static uint32_t
-get32(const unsigned char *p)
-{
-	return ((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3]);
-}
-
 /* FLOOD_LEN bytes of filler, numbered after the tag. */
 static void
 flood_payload(unsigned char *buf, uint32_t n)
 {
 	memset(buf, 'f', FLOOD_LEN);
 	memcpy(buf, FLOOD_TAG, sizeof FLOOD_TAG - 1);
-	put32(buf + sizeof FLOOD_TAG - 1, n);
+	e2e_put32(buf + sizeof FLOOD_TAG - 1, n);
 }
 
 static int
@@ -327,11 +257,11 @@ spawn_side(struct tunnel *t, const char *name, int listen,
 	int		 n = 0;
 
 	argv[n++] = listen ? "--tcp-listen" : "--tcp-connect";
-	argv[n++] = hostport(tcp, sizeof tcp, t->tcp);
+	argv[n++] = e2e_hostport(tcp, sizeof tcp, t->tcp);
 	argv[n++] = "--udp-bind";
-	argv[n++] = hostport(bind, sizeof bind, listen ? t->b1 : t->b2);
+	argv[n++] = e2e_hostport(bind, sizeof bind, listen ? t->b1 : t->b2);
 	argv[n++] = "--udp-sendto";
-	argv[n++] = hostport(sendto, sizeof sendto, listen ? t->s : t->c);
+	argv[n++] = e2e_hostport(sendto, sizeof sendto, listen ? t->s : t->c);
 	for (; opts1 != NULL && *opts1 != NULL && n < MAXARGS; opts1++)
 		argv[n++] = (char *)*opts1;
 	for (; opts2 != NULL && *opts2 != NULL && n < MAXARGS; opts2++)
@@ -406,15 +336,6 @@ log_find(struct e2e_proc *p, const char *pattern, size_t from)
 	if (from > len || (m = strstr(log + from, pattern)) == NULL)
 		return (-1);
 	return ((ssize_t)((size_t)(m - log) + strlen(pattern)));
-}
-
-static size_t
-log_len(struct e2e_proc *p)
-{
-	size_t	len;
-
-	(void)e2e_log(p, &len);
-	return (len);
 }
 
 /* How many times pattern is in the log of p at or after from. */
@@ -504,7 +425,7 @@ stats_parse(struct e2e_proc *p, size_t from, struct lstats *st)
 static void
 stats_get(struct e2e_proc *p, struct lstats *st)
 {
-	size_t	from = log_len(p);
+	size_t	from = e2e_log_len(p);
 	ssize_t	off;
 
 	require(e2e_signal(p, SIGUSR1) == 0, "cannot send SIGUSR1 to %s",
@@ -515,77 +436,6 @@ stats_get(struct e2e_proc *p, struct lstats *st)
 	require(off != -1, "%s logged no stats line after SIGUSR1",
 	    e2e_name(p));
 	stats_parse(p, from, st);
-}
-
-/*
- * The pid of our child whose command line holds the argument arg (the
- * harness does not say), or -1. Linux only: it reads /proc.
- */
-static long
-child_pid(const char *arg)
-{
-	DIR		*d;
-	struct dirent	*de;
-	FILE		*f;
-	char		 path[64], buf[4096], *s, *end;
-	long		 pid, found = -1;
-	int		 ppid;
-	size_t		 n, i;
-
-	if ((d = opendir("/proc")) == NULL)
-		return (-1);
-	while (found == -1 && (de = readdir(d)) != NULL) {
-		pid = strtol(de->d_name, &end, 10);
-		if (*end != '\0' || pid <= 0)
-			continue;
-		snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-		if ((f = fopen(path, "r")) == NULL)
-			continue;
-		n = fread(buf, 1, sizeof buf - 1, f);
-		fclose(f);
-		buf[n] = '\0';
-		/* "pid (comm) state ppid ...": comm may hold anything. */
-		if ((s = strrchr(buf, ')')) == NULL ||
-		    sscanf(s + 1, " %*c %d", &ppid) != 1 ||
-		    ppid != (int)getpid())
-			continue;
-		snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
-		if ((f = fopen(path, "r")) == NULL)
-			continue;
-		n = fread(buf, 1, sizeof buf - 1, f);
-		fclose(f);
-		buf[n] = '\0';
-		for (i = 0; i < n; i += strlen(buf + i) + 1) {
-			if (strcmp(buf + i, arg) == 0) {
-				found = pid;
-				break;
-			}
-		}
-	}
-	closedir(d);
-	return (found);
-}
-
-/* A "Vm...:" figure of /proc/PID/status in kB, or -1. */
-static long
-vm_kb(long pid, const char *name)
-{
-	FILE	*f;
-	char	 path[64], line[256];
-	long	 kb = -1;
-	size_t	 len = strlen(name);
-
-	snprintf(path, sizeof path, "/proc/%ld/status", pid);
-	if ((f = fopen(path, "r")) == NULL)
-		return (-1);
-	while (fgets(line, sizeof line, f) != NULL) {
-		if (strncmp(line, name, len) == 0 && line[len] == ':') {
-			kb = strtol(line + len + 1, NULL, 10);
-			break;
-		}
-	}
-	fclose(f);
-	return (kb);
 }
 
 /* One datagram must arrive on fd within timeout ms, whole, from fromport. */
@@ -614,7 +464,7 @@ static long long
 expect_skip(int fd, int fromport, const unsigned char *buf, size_t len,
     const char *what, int timeout)
 {
-	long long	start = now_ms(), left;
+	long long	start = e2e_now_ms(), left;
 	ssize_t		n;
 	int		from = -1, error, skipped = 0;
 	const char	*slow = getenv("E2E_SLOW");
@@ -623,7 +473,7 @@ expect_skip(int fd, int fromport, const unsigned char *buf, size_t len,
 	if (slow != NULL && atoi(slow) > 1)
 		timeout *= atoi(slow);
 	for (;;) {
-		left = start + timeout - now_ms();
+		left = start + timeout - e2e_now_ms();
 		n = e2e_udp_recv(fd, got, sizeof got, &from,
 		    left > 0 ? (int)left : 0);
 		error = errno;
@@ -638,7 +488,7 @@ expect_skip(int fd, int fromport, const unsigned char *buf, size_t len,
 	    "%s: %zd other bytes arrived instead of %zu", what, n, len);
 	require(from == fromport, "%s: came from port %d, not from the "
 	    "--udp-bind port %d", what, from, fromport);
-	return (now_ms() - start);
+	return (e2e_now_ms() - start);
 }
 
 /* One datagram each way through t; filler arriving at S is skipped. */
@@ -648,20 +498,20 @@ both_ways(struct tunnel *t, size_t len, uint32_t seed, int timeout)
 	char		what[80];
 	long long	ms;
 
-	fill(want, len, seed);
+	e2e_fill(want, len, seed);
 	require(e2e_udp_send(t->cfd, t->b2, want, len) == 0,
 	    "cannot send %zu bytes to the connect side", len);
 	snprintf(what, sizeof what, "client to server, %zu bytes", len);
 	ms = expect_skip(t->sfd, t->b1, want, len, what, timeout);
 	fprintf(stderr, "    %s: %lld ms\n", what, ms);
 
-	fill(want, len, seed + 1);
+	e2e_fill(want, len, seed + 1);
 	require(e2e_udp_send(t->sfd, t->b1, want, len) == 0,
 	    "cannot send %zu bytes to the listen side", len);
 	snprintf(what, sizeof what, "server to client, %zu bytes", len);
-	ms = now_ms();
+	ms = e2e_now_ms();
 	expect(t->cfd, t->b2, want, len, what, timeout);
-	fprintf(stderr, "    %s: %lld ms\n", what, now_ms() - ms);
+	fprintf(stderr, "    %s: %lld ms\n", what, e2e_now_ms() - ms);
 }
 
 /*
@@ -673,13 +523,13 @@ both_ways(struct tunnel *t, size_t len, uint32_t seed, int timeout)
 static void
 stream_take(struct tunnel *t, int ms, uint32_t sent, int32_t *last, int all)
 {
-	long long	deadline = now_ms() + ms, left;
+	long long	deadline = e2e_now_ms() + ms, left;
 	ssize_t		n;
 	uint32_t	seq;
 	int		from;
 
 	for (;;) {
-		left = deadline - now_ms();
+		left = deadline - e2e_now_ms();
 		n = e2e_udp_recv(t->sfd, got, sizeof got, &from,
 		    left > 0 ? (int)left : 0);
 		if (n == -1) {
@@ -692,7 +542,7 @@ stream_take(struct tunnel *t, int ms, uint32_t sent, int32_t *last, int all)
 		    "arrived at S", n);
 		require(from == t->b1, "stream: a datagram came from port "
 		    "%d, not B1 %d", from, t->b1);
-		seq = get32(got);
+		seq = e2e_get32(got);
 		require(seq < sent, "stream: #%" PRIu32 " arrived, but only "
 		    "%" PRIu32 " were sent", seq, sent);
 		require((int32_t)seq > *last, "stream: #%" PRIu32 " arrived "
@@ -731,19 +581,19 @@ START_TEST(test_outage_stream)
 
 	memset(out, 's', sizeof out);
 	memcpy(out + 4, "STRM", 4);
-	start = next = now_ms();
+	start = next = e2e_now_ms();
 	for (;;) {
 		/* One datagram per tick, whatever phase the link is in. */
 		require(seq < STREAM_MAX, "stream: %d datagrams sent and "
 		    "still in phase %d", STREAM_MAX, (int)phase);
-		put32(out, seq);
+		e2e_put32(out, seq);
 		require(e2e_udp_send(t.cfd, t.b2, out, sizeof out) == 0,
 		    "stream: cannot send #%" PRIu32, seq);
 		seq++;
 
 		switch (phase) {
 		case STEADY:
-			if (now_ms() - start < STREAM_BEFORE_MS)
+			if (e2e_now_ms() - start < STREAM_BEFORE_MS)
 				break;
 			/* Steady state: nothing lost so far. */
 			stream_take(&t, 0, seq, &last, 0);
@@ -752,13 +602,13 @@ START_TEST(test_outage_stream)
 				    " lost while the link was up", i);
 			last_at_kill = last;
 			kill_seq = seq;
-			kill_at = now_ms();
+			kill_at = e2e_now_ms();
 			e2e_kill(t.l);
 			phase = KILLED;
 			break;
 		case KILLED:
 			if ((off = log_find(t.t, "up ->", t.tup)) == -1) {
-				require(now_ms() - kill_at < E2E_READY_MS,
+				require(e2e_now_ms() - kill_at < E2E_READY_MS,
 				    "the connect side did not notice the "
 				    "listen side's death in %d ms",
 				    E2E_READY_MS);
@@ -767,32 +617,32 @@ START_TEST(test_outage_stream)
 			/* From here on nothing may be lost. */
 			down_off = (size_t)off;
 			down_seq = seq;
-			down_at = now_ms();
+			down_at = e2e_now_ms();
 			log_line(t.t, down_off, line, sizeof line);
 			fprintf(stderr, "outage: the connect side noticed "
 			    "in %lld ms: %s\n", down_at - kill_at, line);
 			phase = DOWN;
 			break;
 		case DOWN:
-			if (now_ms() - down_at < OUTAGE_MS)
+			if (e2e_now_ms() - down_at < OUTAGE_MS)
 				break;
 			/* Not waited for: the stream must not pause. */
 			t.l = spawn_side(&t, "listen-again", 1, no_args, NULL);
 			t.lup = 0;
-			restart_at = now_ms();
+			restart_at = e2e_now_ms();
 			phase = RESTARTED;
 			break;
 		case RESTARTED:
 			if ((off = log_find(t.t, "-> up", down_off)) == -1) {
-				require(now_ms() - restart_at < E2E_READY_MS,
-				    "the connect side did not come up again "
-				    "within %d ms of the restart",
-				    E2E_READY_MS);
+				require(e2e_now_ms() - restart_at <
+				    E2E_READY_MS, "the connect side did not "
+				    "come up again within %d ms of the "
+				    "restart", E2E_READY_MS);
 				break;
 			}
 			t.tup = (size_t)off;
 			up_seq = seq;
-			up_at = now_ms();
+			up_at = e2e_now_ms();
 			fprintf(stderr, "outage: up again %lld ms after the "
 			    "restart, %lld ms after the kill\n",
 			    up_at - restart_at, up_at - kill_at);
@@ -801,12 +651,12 @@ START_TEST(test_outage_stream)
 		case UP:
 			break;
 		}
-		if (phase == UP && now_ms() - up_at >= STREAM_AFTER_MS)
+		if (phase == UP && e2e_now_ms() - up_at >= STREAM_AFTER_MS)
 			break;
 
 		/* Until the next tick: take what arrives. */
 		next += STREAM_MS;
-		stream_take(&t, (int)(next - now_ms()), seq, &last, 0);
+		stream_take(&t, (int)(next - e2e_now_ms()), seq, &last, 0);
 	}
 
 	/* The rest, in flight or flushed: up to the last one sent. */
@@ -885,18 +735,18 @@ START_TEST(test_queue_bound)
 	/* In batches its socket buffer holds, each one seen taken. */
 	for (i = 0; i < QUEUE_SENT; i++) {
 		memset(out, 'q', sizeof out);
-		put32(out, (uint32_t)i);
+		e2e_put32(out, (uint32_t)i);
 		require(e2e_udp_send(t.cfd, t.b2, out, sizeof out) == 0,
 		    "cannot send #%d to the connect side", i);
 		if ((i + 1) % QUEUE_BATCH != 0)
 			continue;
-		deadline = now_ms() + E2E_RECV_MS;
+		deadline = e2e_now_ms() + E2E_RECV_MS;
 		for (;;) {
 			stats_get(t.t, &st);
 			if (st.udp_in >= (uint64_t)i + 1)
 				break;
-			require(now_ms() < deadline, "the connect side took "
-			    "%" PRIu64 " of %d datagrams: %s", st.udp_in,
+			require(e2e_now_ms() < deadline, "the connect side "
+			    "took %" PRIu64 " of %d datagrams: %s", st.udp_in,
 			    i + 1, st.line);
 			idle(10);
 		}
@@ -911,7 +761,7 @@ START_TEST(test_queue_bound)
 	wait_up(&t);
 	/* A marker after the flush: everything held comes before it. */
 	memset(out, 'm', sizeof out);
-	put32(out, 0xffffffffU);
+	e2e_put32(out, 0xffffffffU);
 	require(e2e_udp_send(t.cfd, t.b2, out, 10) == 0,
 	    "cannot send the marker");
 	for (;;) {
@@ -920,11 +770,11 @@ START_TEST(test_queue_bound)
 		    "arrive (%s)", k, strerror(errno));
 		require(from == t.b1, "a datagram came from port %d, not %d",
 		    from, t.b1);
-		if (n == 10 && get32(got) == 0xffffffffU)
+		if (n == 10 && e2e_get32(got) == 0xffffffffU)
 			break;
 		require(n == QUEUE_DGRAM, "a datagram of %zd bytes arrived",
 		    n);
-		seq = get32(got);
+		seq = e2e_get32(got);
 		if (k == 0)
 			first = seq;
 		require(seq == first + (uint32_t)k, "held datagram %d is #%"
@@ -978,7 +828,7 @@ START_TEST(test_dead_peer)
 	both_ways(&t, 100, 300, E2E_RECV_MS);
 
 	require(e2e_signal(t.l, SIGSTOP) == 0, "cannot stop the listen side");
-	stopped = now_ms();
+	stopped = e2e_now_ms();
 	for (;;) {
 		/* About 10 MB/s: the TCP buffers fill within a second. */
 		for (i = 0; i < 8; i++) {
@@ -989,13 +839,13 @@ START_TEST(test_dead_peer)
 		}
 		if ((off = log_find(t.t, "up -> backoff", t.tup)) != -1)
 			break;
-		require(now_ms() - stopped < DEADPEER_BOUND_MS, "the "
+		require(e2e_now_ms() - stopped < DEADPEER_BOUND_MS, "the "
 		    "connect side kept the link to a stopped peer up for "
 		    "%d ms (--keepalive %s)", DEADPEER_BOUND_MS,
 		    DEADPEER_KEEPALIVE);
 		idle(1);
 	}
-	took = now_ms() - stopped;
+	took = e2e_now_ms() - stopped;
 	log_line(t.t, (size_t)off, line, sizeof line);
 	fprintf(stderr, "dead peer: link dropped %lld ms after SIGSTOP "
 	    "(--keepalive %s, %" PRIu32 " datagrams sent): %s\n", took,
@@ -1032,13 +882,13 @@ START_TEST(test_flood)
 	tunnel_start(&t, no_args, kopts);
 	both_ways(&t, 100, 400, E2E_RECV_MS);
 	ffd = test_socket();
-	pid = child_pid(hostport(b2arg, sizeof b2arg, t.b2));
+	pid = e2e_child_pid(e2e_hostport(b2arg, sizeof b2arg, t.b2));
 #ifdef __linux__
 	require(pid != -1, "cannot find the connect side's pid in /proc");
 #endif
 
 	require(e2e_signal(t.l, SIGSTOP) == 0, "cannot stop the listen side");
-	start = now_ms();
+	start = e2e_now_ms();
 	for (;;) {
 		for (i = 0; i < 256; i++) {
 			flood_payload(out, (uint32_t)sent);
@@ -1050,10 +900,10 @@ START_TEST(test_flood)
 			else
 				full++;
 		}
-		now = now_ms();
+		now = e2e_now_ms();
 		/* Reads the children's stderr too. */
 		if (usr1_at == 0 && now - start >= FLOOD_STATS_AT_MS) {
-			usr1_off = log_len(t.t);
+			usr1_off = e2e_log_len(t.t);
 			require(e2e_signal(t.t, SIGUSR1) == 0,
 			    "cannot send SIGUSR1 to the connect side");
 			usr1_at = now;
@@ -1065,7 +915,7 @@ START_TEST(test_flood)
 				    "no stats line %d ms after SIGUSR1",
 				    E2E_RECV_MS);
 		} else
-			(void)log_len(t.t);
+			(void)e2e_log_len(t.t);
 		if (now - start >= FLOOD_MS && stats_at != 0)
 			break;
 		if (r == 1) {
@@ -1081,13 +931,13 @@ START_TEST(test_flood)
 	fprintf(stderr, "flood: %" PRIu64 " datagrams of %d bytes sent in "
 	    "%lld ms (%" PRIu64 " times our socket was full); the stats line"
 	    " came %lld ms after SIGUSR1: %s\n", sent, FLOOD_LEN,
-	    now_ms() - start, full, stats_at - usr1_at, st.line);
+	    e2e_now_ms() - start, full, stats_at - usr1_at, st.line);
 	require(st.udp_in < sent, "flood: the connect side read all %"
 	    PRIu64 " datagrams with its peer stopped", sent);
 
 #ifdef __linux__
-	hwm = vm_kb(pid, "VmHWM");
-	rss = vm_kb(pid, "VmRSS");
+	hwm = e2e_vm_kb(pid, "VmHWM");
+	rss = e2e_vm_kb(pid, "VmRSS");
 	require(hwm > 0, "cannot read VmHWM of pid %ld", pid);
 	/* An instrumented binary (ASan, valgrind) gets E2E_HWM_KB instead. */
 	bound = FLOOD_HWM_KB;
@@ -1138,8 +988,8 @@ START_TEST(test_backoff_bound)
 
 	tunnel_init(&t);
 	t.t = start_connect(&t, "connect", bopts, NULL);
-	start = now_ms();
-	while (n < BACKOFF_LINES || now_ms() - start < BACKOFF_DOWN_MS) {
+	start = e2e_now_ms();
+	while (n < BACKOFF_LINES || e2e_now_ms() - start < BACKOFF_DOWN_MS) {
 		r = e2e_wait_log(t.t, "-> backoff", off, E2E_READY_MS);
 		require(r != -1, "backoff line %d did not come", n + 1);
 		off = (size_t)r;
@@ -1162,15 +1012,15 @@ START_TEST(test_backoff_bound)
 		n++;
 	}
 	fprintf(stderr, "backoff: %d retries in %lld ms, delays (ms): %s\n",
-	    n, now_ms() - start, seen);
+	    n, e2e_now_ms() - start, seen);
 	require(n >= BACKOFF_LINES, "only %d \"retry in\" values in %d "
 	    "backoff lines", n, BACKOFF_LINES);
 
 	t.l = start_listen(&t, "listen", no_args);
-	listening = now_ms();
+	listening = e2e_now_ms();
 	r = e2e_wait_log(t.t, "-> up", 0, E2E_READY_MS);
 	require(r != -1, "the connect side did not come up");
-	took = now_ms() - listening;
+	took = e2e_now_ms() - listening;
 	fprintf(stderr, "backoff: up %lld ms after the listen side was "
 	    "listening (longest delay seen %ld ms)\n", took, max);
 	require(took <= BACKOFF_UP_MS, "the link came up %lld ms after the "
@@ -1210,20 +1060,12 @@ e2e_link_suite(void)
 int
 main(void)
 {
-	SRunner		*sr;
-	const char	*bin;
-	int		 failed;
+	SRunner	*sr;
+	int	 failed;
 
 	/* Never pass, or skip, quietly without the binary under test. */
-	if ((bin = e2e_binary()) == NULL) {
-		fprintf(stderr, "check_e2e_link: UOT_BINARY is not set\n");
+	if (e2e_need_binary("check_e2e_link") == NULL)
 		return (99);
-	}
-	if (access(bin, X_OK) == -1) {
-		fprintf(stderr, "check_e2e_link: %s: %s\n", bin,
-		    strerror(errno));
-		return (99);
-	}
 
 	sr = srunner_create(e2e_link_suite());
 	srunner_run_all(sr, CK_ENV);

@@ -48,7 +48,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "e2e.h"
@@ -57,9 +56,10 @@
 #define QUIET_MS	300	/* how long "nothing arrives" is watched */
 
 /*
- * ck_assert_msg(), but a failure first prints what every child said, then
- * kills and reaps every child and removes the notify socket (Check's fork
- * mode ends a failed test with _exit(): no atexit() handler, no teardown).
+ * Not the require() of e2e.h: a failure here also kills and reaps the
+ * children of the spawner below and removes the notify socket (Check's
+ * fork mode ends a failed test with _exit(): no atexit() handler, no
+ * teardown).
  */
 static char	require_msg[4096];
 
@@ -77,6 +77,7 @@ require_fmt(const char *fmt, ...)
 }
 
 /* The message is formatted first: it may quote logs the cleanup frees. */
+#undef require
 #define require(expr, ...) do {						\
 	int	require_ok = (expr) != 0;				\
 									\
@@ -125,15 +126,10 @@ static int			 with_systemd = -1;	/* from --version */
 static unsigned char		 want[E2E_BUFSIZE];
 static unsigned char		 got[E2E_BUFSIZE];
 
-static long long	 now_ms(void);
 static void		 setup(void);
 static void		 teardown(void);
 static int		 test_socket(void);
 static void		 keep_socket(int);
-static char		*hostport(char *, size_t, int);
-static void		 fill(unsigned char *, size_t, uint32_t);
-static int		 set_cloexec(int, int);
-static int		 set_nonblock(int);
 static struct sproc	*sp_spawn(const char *, enum sp_activation, int,
 			     char *const []);
 static void		 sp_child(int, int, enum sp_activation, int, pid_t,
@@ -164,15 +160,6 @@ static struct e2e_proc	*start_connect(const char *, int, int, int,
 			     const char *);
 static int		 probe_version(void);
 static Suite		*e2e_service_suite(void);
-
-static long long
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
 
 static void
 setup(void)
@@ -217,49 +204,6 @@ keep_socket(int fd)
 	socks[nsocks++] = fd;
 }
 
-static char *
-hostport(char *buf, size_t size, int port)
-{
-	snprintf(buf, size, "127.0.0.1:%d", port);
-	return (buf);
-}
-
-/* Seeded bytes, so every datagram is distinct and checkable. */
-static void
-fill(unsigned char *buf, size_t len, uint32_t seed)
-{
-	uint32_t	x = seed * 2654435761U + 1;
-	size_t		i;
-
-	for (i = 0; i < len; i++) {
-		x ^= x << 13;
-		x ^= x >> 17;
-		x ^= x << 5;
-		buf[i] = (unsigned char)x;
-	}
-}
-
-static int
-set_cloexec(int fd, int on)
-{
-	int	flags;
-
-	if ((flags = fcntl(fd, F_GETFD)) == -1)
-		return (-1);
-	flags = on ? (flags | FD_CLOEXEC) : (flags & ~FD_CLOEXEC);
-	return (fcntl(fd, F_SETFD, flags));
-}
-
-static int
-set_nonblock(int fd)
-{
-	int	flags;
-
-	if ((flags = fcntl(fd, F_GETFL)) == -1)
-		return (-1);
-	return (fcntl(fd, F_SETFL, flags | O_NONBLOCK));
-}
-
 /*
  * In the child: stdout and stderr into their pipes, the socket to pass
  * as fd 3 with LISTEN_FDS and LISTEN_PID (when asked), a clean signal
@@ -287,7 +231,7 @@ sp_child(int outfd, int errfd, enum sp_activation how, int actfd,
 	if (how != SP_PLAIN) {
 		/* dup2() clears close-on-exec; onto itself it does not. */
 		if (actfd == 3) {
-			if (set_cloexec(3, 0) == -1)
+			if (e2e_cloexec(3, 0) == -1)
 				_exit(127);
 		} else if (dup2(actfd, 3) == -1)
 			_exit(127);
@@ -364,10 +308,10 @@ sp_spawn(const char *name, enum sp_activation how, int actfd,
 		return (NULL);
 	}
 	/* No other child may inherit any end, or EOF never comes. */
-	set_cloexec(out[0], 1);
-	set_cloexec(out[1], 1);
-	set_cloexec(err[0], 1);
-	set_cloexec(err[1], 1);
+	e2e_cloexec(out[0], 1);
+	e2e_cloexec(out[1], 1);
+	e2e_cloexec(err[0], 1);
+	e2e_cloexec(err[1], 1);
 
 	sp = &sprocs[nsprocs];
 	memset(sp, 0, sizeof *sp);
@@ -389,8 +333,8 @@ sp_spawn(const char *name, enum sp_activation how, int actfd,
 	}
 	close(out[1]);
 	close(err[1]);
-	set_nonblock(out[0]);
-	set_nonblock(err[0]);
+	e2e_nonblock(out[0]);
+	e2e_nonblock(err[0]);
 	sp->outfd = out[0];
 	sp->errfd = err[0];
 	nsprocs++;
@@ -467,7 +411,7 @@ sp_wait_log(struct sproc *sp, const char *pattern, size_t from,
     int timeout)
 {
 	const char	*m;
-	long long	 deadline = now_ms() + timeout, left;
+	long long	 deadline = e2e_now_ms() + timeout, left;
 
 	for (;;) {
 		sp_read(sp);
@@ -481,7 +425,7 @@ sp_wait_log(struct sproc *sp, const char *pattern, size_t from,
 			    (long)sp->pid, pattern);
 			return (-1);
 		}
-		if ((left = deadline - now_ms()) <= 0) {
+		if ((left = deadline - e2e_now_ms()) <= 0) {
 			fprintf(stderr, "sp: %s (pid %ld) did not say \"%s\" "
 			    "within %d ms\n", sp->name, (long)sp->pid,
 			    pattern, timeout);
@@ -521,18 +465,18 @@ sp_reap(struct sproc *sp, int flags)
 static int
 sp_wait_exit(struct sproc *sp, int timeout)
 {
-	long long	deadline = now_ms() + timeout, left;
+	long long	deadline = e2e_now_ms() + timeout, left;
 
 	/* A child that exits closes its pipes: wait for that first. */
 	while (!sp->reaped && (sp->outfd != -1 || sp->errfd != -1) &&
-	    (left = deadline - now_ms()) > 0)
+	    (left = deadline - e2e_now_ms()) > 0)
 		sp_pump((int)left);
 	for (;;) {
 		if (sp_reap(sp, WNOHANG)) {
 			sp_read(sp);
 			return (sp->code);
 		}
-		if (deadline - now_ms() <= 0)
+		if (deadline - e2e_now_ms() <= 0)
 			return (-1);
 		sp_pump(5);	/* pipes closed, not gone yet: short */
 	}
@@ -631,7 +575,7 @@ tcp_listener(int *port)
 	fd = socket(AF_INET, SOCK_STREAM, 0);
 	require(fd != -1, "socket: %s", strerror(errno));
 	keep_socket(fd);
-	set_cloexec(fd, 1);
+	e2e_cloexec(fd, 1);
 	memset(&sin, 0, sizeof sin);
 	sin.sin_family = AF_INET;
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -655,7 +599,7 @@ static int
 tcp_wait_listening(int port, struct e2e_proc *p, int timeout)
 {
 	struct sockaddr_in	sin;
-	long long		deadline = now_ms() + timeout;
+	long long		deadline = e2e_now_ms() + timeout;
 	int			fd, r;
 
 	memset(&sin, 0, sizeof sin);
@@ -665,7 +609,7 @@ tcp_wait_listening(int port, struct e2e_proc *p, int timeout)
 	for (;;) {
 		if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
 			return (-1);
-		set_cloexec(fd, 1);
+		e2e_cloexec(fd, 1);
 		do
 			r = connect(fd, (struct sockaddr *)&sin, sizeof sin);
 		while (r == -1 && errno == EINTR);
@@ -682,7 +626,7 @@ tcp_wait_listening(int port, struct e2e_proc *p, int timeout)
 			    e2e_name(p));
 			return (-1);
 		}
-		if (now_ms() >= deadline)
+		if (e2e_now_ms() >= deadline)
 			return (-1);
 		poll(NULL, 0, 10);
 	}
@@ -738,8 +682,8 @@ notify_open(void)
 	fd = socket(AF_UNIX, SOCK_DGRAM, 0);
 	require(fd != -1, "socket(AF_UNIX): %s", strerror(errno));
 	notify_fd = fd;
-	set_cloexec(fd, 1);
-	set_nonblock(fd);
+	e2e_cloexec(fd, 1);
+	e2e_nonblock(fd);
 	memset(&sa, 0, sizeof sa);
 	sa.sun_family = AF_UNIX;
 	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", notify_path);
@@ -772,7 +716,7 @@ static ssize_t
 notify_recv(char *buf, size_t size, int timeout)
 {
 	struct pollfd	pfd;
-	long long	deadline = now_ms() + timeout, left;
+	long long	deadline = e2e_now_ms() + timeout, left;
 	ssize_t		n;
 
 	for (;;) {
@@ -785,7 +729,7 @@ notify_recv(char *buf, size_t size, int timeout)
 			continue;
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			return (-1);
-		if ((left = deadline - now_ms()) <= 0) {
+		if ((left = deadline - e2e_now_ms()) <= 0) {
 			errno = ETIMEDOUT;
 			return (-1);
 		}
@@ -876,11 +820,11 @@ start_connect(const char *name, int tcpport, int bindport, int sendport,
 	int		 n = 0;
 
 	argv[n++] = "--tcp-connect";
-	argv[n++] = hostport(tcp, sizeof tcp, tcpport);
+	argv[n++] = e2e_hostport(tcp, sizeof tcp, tcpport);
 	argv[n++] = "--udp-bind";
-	argv[n++] = hostport(bind, sizeof bind, bindport);
+	argv[n++] = e2e_hostport(bind, sizeof bind, bindport);
 	argv[n++] = "--udp-sendto";
-	argv[n++] = hostport(sendto, sizeof sendto, sendport);
+	argv[n++] = e2e_hostport(sendto, sizeof sendto, sendport);
 	argv[n++] = "--backoff-min";
 	argv[n++] = "20";
 	argv[n++] = "--backoff-max";
@@ -915,12 +859,13 @@ START_TEST(test_notify)
 	sfd = test_socket();
 	notify_open();
 	argv[n_argv++] = _i == 2 ? "--tcp-connect" : "--tcp-listen";
-	argv[n_argv++] = hostport(tcp, sizeof tcp, e2e_free_port(SOCK_STREAM));
+	argv[n_argv++] = e2e_hostport(tcp, sizeof tcp,
+	    e2e_free_port(SOCK_STREAM));
 	argv[n_argv++] = "--udp-bind";
-	argv[n_argv++] = hostport(bind, sizeof bind,
+	argv[n_argv++] = e2e_hostport(bind, sizeof bind,
 	    e2e_free_port(SOCK_DGRAM));
 	argv[n_argv++] = "--udp-sendto";
-	argv[n_argv++] = hostport(sendto, sizeof sendto, e2e_udp_port(sfd));
+	argv[n_argv++] = e2e_hostport(sendto, sizeof sendto, e2e_udp_port(sfd));
 	argv[n_argv] = NULL;
 
 	require(setenv("NOTIFY_SOCKET", notify_path, 1) == 0, "setenv: %s",
@@ -1016,11 +961,11 @@ START_TEST(test_activation)
 	require(b1 > 0 && b2 > 0 && x > 0, "no free ports on 127.0.0.1");
 
 	argv[0] = "-l";
-	argv[1] = hostport(tcp, sizeof tcp, port);
+	argv[1] = e2e_hostport(tcp, sizeof tcp, port);
 	argv[2] = "-u";
-	argv[3] = hostport(bind1, sizeof bind1, b1);
+	argv[3] = e2e_hostport(bind1, sizeof bind1, b1);
 	argv[4] = "-p";
-	argv[5] = hostport(sendto, sizeof sendto, s);
+	argv[5] = e2e_hostport(sendto, sizeof sendto, s);
 	argv[6] = NULL;
 
 	/* The control: not activated, it cannot have T. */
@@ -1034,7 +979,7 @@ START_TEST(test_activation)
 	    bind1, sendto, tcp, code, log);
 
 	if (_i == 1)
-		hostport(tcp, sizeof tcp, x);
+		e2e_hostport(tcp, sizeof tcp, x);
 	act = sp_spawn("listen-activated", SP_ACTIVATED, lfd, argv);
 	require(act != NULL, "cannot start the activated listen side");
 	snprintf(line, sizeof line, "listening on 127.0.0.1:%d (tcp)", port);
@@ -1054,7 +999,7 @@ START_TEST(test_activation)
 	if (_i == 1) {
 		/* It must not have bound X as well. */
 		plain = e2e_spawnv("x-probe", (char *[]){ "-l", tcp, "-u",
-		    hostport(line, sizeof line, e2e_free_port(SOCK_DGRAM)),
+		    e2e_hostport(line, sizeof line, e2e_free_port(SOCK_DGRAM)),
 		    "-p", sendto, NULL });
 		require(plain != NULL, "cannot start the binary");
 		require(e2e_wait_log(plain, "listening on", 0, E2E_READY_MS)
@@ -1072,12 +1017,12 @@ START_TEST(test_activation)
 	require(sp_wait_log(act, "-> up", 0, E2E_READY_MS) != -1,
 	    "the activated listen side did not log its peer up");
 
-	fill(want, 1000, 80);
+	e2e_fill(want, 1000, 80);
 	require(e2e_udp_send(cfd, b2, want, 1000) == 0, "cannot send to "
 	    "the connect side");
 	expect(sfd, b1, want, 1000, "client to server through the "
 	    "activated listen side");
-	fill(want, 1500, 81);
+	e2e_fill(want, 1500, 81);
 	require(e2e_udp_send(sfd, b1, want, 1500) == 0, "cannot send to "
 	    "the activated listen side");
 	expect(cfd, b2, want, 1500, "server to client through the "
@@ -1108,11 +1053,12 @@ START_TEST(test_activation_other_pid)
 
 	lfd = tcp_listener(&port);
 	argv[0] = "-l";
-	argv[1] = hostport(tcp, sizeof tcp, port);
+	argv[1] = e2e_hostport(tcp, sizeof tcp, port);
 	argv[2] = "-u";
-	argv[3] = hostport(bind1, sizeof bind1, e2e_free_port(SOCK_DGRAM));
+	argv[3] = e2e_hostport(bind1, sizeof bind1, e2e_free_port(SOCK_DGRAM));
 	argv[4] = "-p";
-	argv[5] = hostport(sendto, sizeof sendto, e2e_free_port(SOCK_DGRAM));
+	argv[5] = e2e_hostport(sendto, sizeof sendto,
+	    e2e_free_port(SOCK_DGRAM));
 	argv[6] = NULL;
 
 	sp = sp_spawn("listen-other-pid", SP_OTHER_PID, lfd, argv);
@@ -1140,11 +1086,12 @@ START_TEST(test_activation_not_listening)
 	ufd = test_socket();
 	port = e2e_free_port(SOCK_STREAM);
 	argv[0] = "-l";
-	argv[1] = hostport(tcp, sizeof tcp, port);
+	argv[1] = e2e_hostport(tcp, sizeof tcp, port);
 	argv[2] = "-u";
-	argv[3] = hostport(bind1, sizeof bind1, e2e_free_port(SOCK_DGRAM));
+	argv[3] = e2e_hostport(bind1, sizeof bind1, e2e_free_port(SOCK_DGRAM));
 	argv[4] = "-p";
-	argv[5] = hostport(sendto, sizeof sendto, e2e_free_port(SOCK_DGRAM));
+	argv[5] = e2e_hostport(sendto, sizeof sendto,
+	    e2e_free_port(SOCK_DGRAM));
 	argv[6] = NULL;
 
 	sp = sp_spawn("listen-udp-fd", SP_ACTIVATED, ufd, argv);
@@ -1188,20 +1135,20 @@ START_TEST(test_syslog)
 	require(port > 0 && b1 > 0 && b2 > 0, "no free ports on 127.0.0.1");
 
 	argv[0] = "--tcp-listen";
-	argv[1] = hostport(tcp, sizeof tcp, port);
+	argv[1] = e2e_hostport(tcp, sizeof tcp, port);
 	argv[2] = "--udp-bind";
-	argv[3] = hostport(bind1, sizeof bind1, b1);
+	argv[3] = e2e_hostport(bind1, sizeof bind1, b1);
 	argv[4] = "--udp-sendto";
-	argv[5] = hostport(sendto, sizeof sendto, s);
+	argv[5] = e2e_hostport(sendto, sizeof sendto, s);
 	argv[6] = "--syslog";
 	argv[7] = NULL;
 	l = e2e_spawnv("listen", argv);
 	require(l != NULL, "cannot start the listen side");
 	t = start_connect("connect", port, b2, c, "--syslog");
 
-	deadline = now_ms() + E2E_READY_MS;
+	deadline = e2e_now_ms() + E2E_READY_MS;
 	for (i = 0, n = -1; n == -1; i++) {
-		require(now_ms() < deadline, "no datagram came through the "
+		require(e2e_now_ms() < deadline, "no datagram came through the "
 		    "--syslog tunnel within %d ms (%d sent)", E2E_READY_MS,
 		    i);
 		require(e2e_wait_exit(l, 0) == -1 && e2e_wait_exit(t, 0) ==
@@ -1216,11 +1163,11 @@ START_TEST(test_syslog)
 	    "the server got %zd bytes from port %d, not a ping from %d", n,
 	    from, b1);
 
-	fill(want, 2000, 90);
+	e2e_fill(want, 2000, 90);
 	require(e2e_udp_send(sfd, b1, want, 2000) == 0,
 	    "cannot send to the listen side");
 	expect(cfd, b2, want, 2000, "server to client, --syslog");
-	fill(want, 3000, 91);
+	e2e_fill(want, 3000, 91);
 	require(e2e_udp_send(cfd, b2, want, 3000) == 0,
 	    "cannot send to the connect side");
 	/* Pings sent before the link was up may still be on their way. */
@@ -1272,9 +1219,9 @@ START_TEST(test_syslog_fatal)
 
 	(void)tcp_listener(&port);
 	p = e2e_spawn("listen", "--syslog", "-l",
-	    hostport(tcp, sizeof tcp, port), "-u",
-	    hostport(bind1, sizeof bind1, e2e_free_port(SOCK_DGRAM)), "-p",
-	    hostport(sendto, sizeof sendto, e2e_free_port(SOCK_DGRAM)),
+	    e2e_hostport(tcp, sizeof tcp, port), "-u",
+	    e2e_hostport(bind1, sizeof bind1, e2e_free_port(SOCK_DGRAM)), "-p",
+	    e2e_hostport(sendto, sizeof sendto, e2e_free_port(SOCK_DGRAM)),
 	    NULL);
 	require(p != NULL, "cannot start the binary");
 	code = e2e_wait_exit(p, E2E_EXIT_MS);
@@ -1328,9 +1275,9 @@ START_TEST(test_syslog_bad_args)
 	size_t			 n;
 	int			 code;
 
-	hostport(tcp, sizeof tcp, e2e_free_port(SOCK_STREAM));
-	hostport(u, sizeof u, e2e_free_port(SOCK_DGRAM));
-	hostport(v, sizeof v, e2e_free_port(SOCK_DGRAM));
+	e2e_hostport(tcp, sizeof tcp, e2e_free_port(SOCK_STREAM));
+	e2e_hostport(u, sizeof u, e2e_free_port(SOCK_DGRAM));
+	e2e_hostport(v, sizeof v, e2e_free_port(SOCK_DGRAM));
 	cmd[0] = '\0';
 	for (n = 0; b->args[n] != NULL; n++) {
 		if (strcmp(b->args[n], "@T") == 0)
@@ -1382,9 +1329,9 @@ START_TEST(test_syslog_facility)
 
 	port = e2e_free_port(SOCK_STREAM);
 	p = e2e_spawn("listen", "--syslog-facility", facilities[_i], "-l",
-	    hostport(tcp, sizeof tcp, port), "-u",
-	    hostport(bind1, sizeof bind1, e2e_free_port(SOCK_DGRAM)), "-p",
-	    hostport(sendto, sizeof sendto, e2e_free_port(SOCK_DGRAM)),
+	    e2e_hostport(tcp, sizeof tcp, port), "-u",
+	    e2e_hostport(bind1, sizeof bind1, e2e_free_port(SOCK_DGRAM)), "-p",
+	    e2e_hostport(sendto, sizeof sendto, e2e_free_port(SOCK_DGRAM)),
 	    NULL);
 	require(p != NULL, "cannot start the binary");
 	require(tcp_wait_listening(port, p, E2E_READY_MS) == 0,
@@ -1526,15 +1473,8 @@ main(void)
 	int		 failed;
 
 	/* Never pass, or skip, quietly without the binary under test. */
-	if ((bin = e2e_binary()) == NULL) {
-		fprintf(stderr, "check_e2e_service: UOT_BINARY is not set\n");
+	if ((bin = e2e_need_binary("check_e2e_service")) == NULL)
 		return (99);
-	}
-	if (access(bin, X_OK) == -1) {
-		fprintf(stderr, "check_e2e_service: %s: %s\n", bin,
-		    strerror(errno));
-		return (99);
-	}
 	if ((with_systemd = probe_version()) == -1)
 		return (99);
 	if (!with_systemd)

@@ -61,11 +61,8 @@ struct e2e_proc {
 static struct e2e_proc	*e2e_procs;
 static pid_t		 e2e_atexit_pid = -1;
 
-static long long	 e2e_now_ms(void);
 static int		 e2e_try_port(int, int);
 static int		 e2e_port_high(void);
-static int		 e2e_cloexec(int);
-static int		 e2e_nonblock(int);
 static const char	*e2e_find(const char *, size_t, const char *);
 static void		 e2e_child(int, pid_t, char *const [])
 			     __attribute__((__noreturn__));
@@ -77,7 +74,8 @@ static int		 e2e_reap(struct e2e_proc *, int);
 static void		 e2e_atexit(void);
 static void		 e2e_setbuf(int, int, int);
 
-static long long
+/* Monotonic milliseconds, for deadlines. */
+long long
 e2e_now_ms(void)
 {
 	struct timespec	ts;
@@ -86,17 +84,19 @@ e2e_now_ms(void)
 	return ((long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 }
 
-static int
-e2e_cloexec(int fd)
+/* Set (on) or clear close-on-exec. */
+int
+e2e_cloexec(int fd, int on)
 {
 	int	flags;
 
 	if ((flags = fcntl(fd, F_GETFD)) == -1)
 		return (-1);
-	return (fcntl(fd, F_SETFD, flags | FD_CLOEXEC));
+	flags = on ? (flags | FD_CLOEXEC) : (flags & ~FD_CLOEXEC);
+	return (fcntl(fd, F_SETFD, flags));
 }
 
-static int
+int
 e2e_nonblock(int fd)
 {
 	int	flags;
@@ -131,6 +131,67 @@ e2e_binary(void)
 	if (path == NULL || *path == '\0')
 		return (NULL);
 	return (path);
+}
+
+/*
+ * The binary under test, or NULL (said on stderr, as suite) when it is
+ * not set or cannot be run: a suite then fails (99), never passes or
+ * skips quietly.
+ */
+const char *
+e2e_need_binary(const char *suite)
+{
+	const char	*bin;
+
+	if ((bin = e2e_binary()) == NULL) {
+		fprintf(stderr, "%s: UOT_BINARY is not set\n", suite);
+		return (NULL);
+	}
+	if (access(bin, X_OK) == -1) {
+		fprintf(stderr, "%s: %s: %s\n", suite, bin, strerror(errno));
+		return (NULL);
+	}
+	return (bin);
+}
+
+/* "127.0.0.1:port" in buf, for an argument of the binary. */
+char *
+e2e_hostport(char *buf, size_t size, int port)
+{
+	snprintf(buf, size, "127.0.0.1:%d", port);
+	return (buf);
+}
+
+/* Seeded bytes, so every datagram is distinct and checkable. */
+void
+e2e_fill(unsigned char *buf, size_t len, uint32_t seed)
+{
+	uint32_t	x = seed * 2654435761U + 1;
+	size_t		i;
+
+	for (i = 0; i < len; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		buf[i] = (unsigned char)x;
+	}
+}
+
+/* Big-endian, for the headers the suites put in their datagrams. */
+void
+e2e_put32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)(v >> 24);
+	p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8);
+	p[3] = (unsigned char)v;
+}
+
+uint32_t
+e2e_get32(const unsigned char *p)
+{
+	return ((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3]);
 }
 
 /* Bind 127.0.0.1:port (0: any), note the port, close; -1 if taken. */
@@ -331,8 +392,8 @@ e2e_spawnv(const char *name, char *const args[])
 		return (NULL);
 	}
 	/* No other child may inherit either end, or EOF never comes. */
-	e2e_cloexec(fds[0]);
-	e2e_cloexec(fds[1]);
+	e2e_cloexec(fds[0], 1);
+	e2e_cloexec(fds[1], 1);
 	fflush(NULL);
 
 	switch (p->pid = fork()) {
@@ -590,6 +651,16 @@ e2e_log(struct e2e_proc *p, size_t *len)
 	return (p->log);
 }
 
+/* How much p wrote on stderr so far: an offset to wait for lines after. */
+size_t
+e2e_log_len(struct e2e_proc *p)
+{
+	size_t	len;
+
+	(void)e2e_log(p, &len);
+	return (len);
+}
+
 const char *
 e2e_name(struct e2e_proc *p)
 {
@@ -712,7 +783,7 @@ e2e_udp_socket(int port)
 
 	if ((fd = socket(AF_INET, SOCK_DGRAM, 0)) == -1)
 		return (-1);
-	e2e_cloexec(fd);
+	e2e_cloexec(fd, 1);
 	e2e_nonblock(fd);
 #ifdef SO_RCVBUFFORCE
 	/* Past net.core.rmem_max when allowed (root); else the plain way. */
