@@ -32,6 +32,18 @@ if [ ! -x "$UOT_BINARY" ]; then
 	echo "e2e_deadpeer: $UOT_BINARY is not executable" >&2
 	exit 99
 fi
+# Without TCP_USER_TIMEOUT (a system that lacks it, or a build made with
+# --disable-tcp-user-timeout) keepalive alone guards the link, and TCP
+# sends no keepalive probe while sent data waits for its ACK: such data
+# is bounded only by the system's retransmission timeout, minutes (the
+# manual says so under --keepalive).  The last datagrams before the cut
+# may still be unacknowledged (a delayed ACK), so in such a build the
+# cut waits until neither end has anything in flight: what is tested is
+# then what keepalive alone promises, on both sides.
+case $("$UOT_BINARY" --version 2>/dev/null) in
+*TCP_USER_TIMEOUT*) user_timeout=yes ;;
+*) user_timeout=no ;;
+esac
 if [ "$(id -u 2>/dev/null)" != 0 ]; then
 	echo "e2e_deadpeer: SKIP: needs root for network namespaces"
 	exit 77
@@ -140,6 +152,26 @@ ping_through() {
 	echo "e2e_deadpeer: $1: $(grep '^total:' "$dir/probe.log")"
 }
 
+# wait_idle MS: until no TCP connection in either namespace has sent
+# data not yet acknowledged (Send-Q 0), for at most MS ms.
+wait_idle() {
+	if ! command -v ss >/dev/null 2>&1; then
+		sleep 1
+		return 0
+	fi
+	deadline=$(($(now_ms) + $1))
+	while [ "$(now_ms)" -lt "$deadline" ]; do
+		busy=0
+		for ns in "$nsl" "$nsc"; do
+			ip netns exec "$ns" ss -Htn state established 2>/dev/null |
+			    awk '$2 != 0 { n++ } END { exit n > 0 }' || busy=1
+		done
+		[ "$busy" -eq 0 ] && return 0
+		nap
+	done
+	return 1
+}
+
 # Two namespaces and a veth pair between them, made in ns A and moved.
 ip netns add "$nsl" || fail "ip netns add $nsl"
 made="$nsl"
@@ -191,6 +223,12 @@ if [ -n "${UOT_PROBE:-}" ] && [ -x "$UOT_PROBE" ]; then
 	    fail "udp-probe echo did not start"
 fi
 ping_through "before the cut"
+if [ "$user_timeout" = no ]; then
+	wait_idle 5000 || fail "data still unacknowledged 5000 ms after" \
+	    "the last datagram, before the cut"
+	echo "e2e_deadpeer: no TCP_USER_TIMEOUT in this build: keepalive" \
+	    "alone; the cut waited until nothing was in flight"
+fi
 
 # Cut the wire at the listen side's end: the connect side hears nothing.
 cut=$(now_ms)
