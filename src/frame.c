@@ -270,3 +270,51 @@ frame_decode(struct evbuffer *in, enum framing framing, struct frame *f)
 		return (FRAME_PARTIAL);
 	return (frame_parse(p, f->wire_len, framing, f));
 }
+
+/*
+ * Hands every complete frame at the front of in to fn, where the bytes
+ * lie: a frame is copied only when it straddles two pieces of the
+ * buffer, and then only that frame is pulled together. fn sees
+ * FRAME_OK and FRAME_MALFORMED frames in stream order; flush runs after
+ * each piece that yielded a good frame, before the piece is drained
+ * (payloads are valid until then). Returns FRAME_PARTIAL when only an
+ * incomplete frame (or nothing) is left, FRAME_OVERSIZED when it stopped
+ * at a frame no peer of this protocol sends, and FRAME_MALFORMED when
+ * memory ran out joining a frame: the link must go in the last two.
+ */
+enum frame_result
+frame_deliver_all(struct evbuffer *in, enum framing framing,
+    frame_fn fn, frame_flush_fn flush, void *arg)
+{
+	struct evbuffer_iovec	 v;
+	const unsigned char	*p;
+	struct frame		 f;
+	enum frame_result	 r;
+	size_t			 off, need;
+	int			 batched;
+
+	while (evbuffer_peek(in, -1, NULL, &v, 1) > 0) {
+		p = v.iov_base;
+		batched = 0;
+		for (off = 0; off < v.iov_len; off += f.wire_len) {
+			r = frame_parse(p + off, v.iov_len - off, framing, &f);
+			if (r == FRAME_PARTIAL || r == FRAME_OVERSIZED)
+				break;
+			fn(&f, r, arg);
+			batched |= r == FRAME_OK;
+		}
+		if (batched && flush != NULL)
+			flush(arg);
+		evbuffer_drain(in, off);
+		if (off == v.iov_len)
+			continue;
+		/* The rest of this piece starts a frame not all in it:
+		 * wait for it, give up on it, or join it. */
+		if ((r = frame_peek_len(in, framing, &need)) == FRAME_PARTIAL ||
+		    r == FRAME_OVERSIZED)
+			return (r);
+		if (evbuffer_pullup(in, (ev_ssize_t)need) == NULL)
+			return (FRAME_MALFORMED);
+	}
+	return (FRAME_PARTIAL);
+}

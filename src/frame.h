@@ -33,6 +33,10 @@ struct frame {
 	size_t			 wire_len;	/* header + payload */
 };
 
+/* Called for each frame by frame_deliver_all, and after each batch. */
+typedef void	(*frame_fn)(const struct frame *, enum frame_result, void *);
+typedef void	(*frame_flush_fn)(void *);
+
 /* frame.c */
 int			 frame_parse_name(const char *, enum framing *);
 const char		*frame_name(enum framing);
@@ -48,5 +52,7 @@ enum frame_result	 frame_peek_len(struct evbuffer *, enum framing,
 			     size_t *);
 enum frame_result	 frame_parse(const unsigned char *, size_t,
 			     enum framing, struct frame *);
+enum frame_result	 frame_deliver_all(struct evbuffer *, enum framing,
+			     frame_fn, frame_flush_fn, void *);
 
 #endif

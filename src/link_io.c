@@ -113,68 +113,59 @@ link_send(struct link *link, const struct sockaddr *src, const void *buf,
 	return (0);
 }
 
+/* One frame from the peer: to the owner, or counted and skipped. */
+static void
+link_framecb(const struct frame *f, enum frame_result r, void *arg)
+{
+	struct link	*link = arg;
+
+	if (r == FRAME_OK) {
+		link->stats.tcp_in++;
+		link->cbs.frame(link, f, link->arg);
+		return;
+	}
+	link->stats.drop_malformed++;
+	if (log_ratelimit(&link_badinput_rl))
+		log_warnx("link %s: malformed frame (%zu bytes) skipped; is "
+		    "the peer using the same --framing (%s)?", link->peer,
+		    f->wire_len, frame_name(link->cfg.framing));
+}
+
+/* A batch of frames is in: the owner sends them in one go. */
+static void
+link_flushcb(void *arg)
+{
+	struct link	*link = arg;
+
+	if (link->cbs.flush != NULL)
+		link->cbs.flush(link, link->arg);
+}
+
 /*
- * Delivers every complete frame in the input, in one pass over flat
- * memory, then lets the owner flush what it batched, then drains.
- * Returns -1 when the link was closed (and may be freed).
+ * Delivers every complete frame in the input, in place. Returns -1 when
+ * the link was closed (and may be freed).
  */
 static int
 link_deliver(struct link *link, struct evbuffer *in)
 {
-	const unsigned char	*p;
-	struct frame		 f;
-	size_t			 len, off = 0, first;
-	char			 why[160];
+	char	why[160];
 
-	len = evbuffer_get_length(in);
-	switch (frame_peek_len(in, link->cfg.framing, &first)) {
-	case FRAME_PARTIAL:
-		return (0);
+	switch (frame_deliver_all(in, link->cfg.framing, link_framecb,
+	    link_flushcb, link)) {
 	case FRAME_OVERSIZED:
-		goto oversized;
-	default:
-		break;
-	}
-	if ((p = evbuffer_pullup(in, -1)) == NULL) {
+		snprintf(why, sizeof why, "oversized frame; is the peer "
+		    "using the same --framing (%s)?",
+		    frame_name(link->cfg.framing));
+		if (log_ratelimit(&link_badinput_rl))
+			log_warnx("link %s: %s", link->peer, why);
+		link_close(link, why);
+		return (-1);
+	case FRAME_MALFORMED:
 		link_close(link, "out of memory");
 		return (-1);
+	default:
+		return (0);
 	}
-	while (off < len) {
-		switch (frame_parse(p + off, len - off, link->cfg.framing, &f)) {
-		case FRAME_PARTIAL:
-			goto done;
-		case FRAME_OK:
-			link->stats.tcp_in++;
-			link->cbs.frame(link, &f, link->arg);
-			break;
-		case FRAME_MALFORMED:
-			link->stats.drop_malformed++;
-			if (log_ratelimit(&link_badinput_rl))
-				log_warnx("link %s: malformed frame (%zu "
-				    "bytes) skipped; is the peer using the "
-				    "same --framing (%s)?", link->peer,
-				    f.wire_len, frame_name(link->cfg.framing));
-			break;
-		case FRAME_OVERSIZED:
-			if (link->cbs.flush != NULL)
-				link->cbs.flush(link, link->arg);
-			goto oversized;
-		}
-		off += f.wire_len;
-	}
-done:
-	if (link->cbs.flush != NULL)
-		link->cbs.flush(link, link->arg);
-	evbuffer_drain(in, off);
-	return (0);
-
-oversized:
-	snprintf(why, sizeof why, "oversized frame; is the peer using the "
-	    "same --framing (%s)?", frame_name(link->cfg.framing));
-	if (log_ratelimit(&link_badinput_rl))
-		log_warnx("link %s: %s", link->peer, why);
-	link_close(link, why);
-	return (-1);
 }
 
 /*

@@ -1106,6 +1106,221 @@ START_TEST(test_chunked_add)
 }
 END_TEST
 
+/*
+ * frame_deliver_all: every frame, in order, read where it lies. A
+ * recorder checks each payload when it is handed over and again at the
+ * flush that follows (it must still be valid then), and notes whether
+ * it points into the caller's own memory (not copied) or elsewhere.
+ */
+#define DELIVER_FRAMES	12
+static unsigned char dwire[DELIVER_FRAMES * (FRAME_MAX_HEADER + 1500) + 64];
+
+struct recorder {
+	enum framing		 fr;
+	size_t			 n, malformed, flushes, unflushed;
+	const unsigned char	*payload[DELIVER_FRAMES + 4];
+	size_t			 len[DELIVER_FRAMES + 4];
+	int			 in_place[DELIVER_FRAMES + 4];
+};
+
+/* The payload of frame i: its size and bytes are the index's. */
+static size_t
+dsize(size_t i)
+{
+	return (i * 131 % 1500);
+}
+
+static void
+dcheck(const unsigned char *p, size_t len, size_t i)
+{
+	unsigned char	want[1500];
+
+	ck_assert_uint_eq(len, dsize(i));
+	fill(want, len, (unsigned int)i);
+	ck_assert_mem_eq(p, want, len);
+}
+
+static void
+rec_frame(const struct frame *f, enum frame_result r, void *arg)
+{
+	struct recorder	*rec = arg;
+
+	if (r == FRAME_MALFORMED) {
+		rec->malformed++;
+		return;
+	}
+	ck_assert_int_eq(r, FRAME_OK);
+	ck_assert_uint_lt(rec->n, DELIVER_FRAMES);
+	dcheck(f->payload, f->len, rec->n);
+	if (rec->fr == FRAMING_FLOW)
+		check_src_v4(f, "192.0.2.7", (uint16_t)(1000 + rec->n));
+	rec->payload[rec->n] = f->payload;
+	rec->len[rec->n] = f->len;
+	rec->in_place[rec->n] = f->payload >= dwire &&
+	    f->payload < dwire + sizeof dwire;
+	rec->n++;
+	rec->unflushed++;
+}
+
+static void
+rec_flush(void *arg)
+{
+	struct recorder	*rec = arg;
+	size_t		 i;
+
+	ck_assert_uint_gt(rec->unflushed, 0);
+	for (i = rec->n - rec->unflushed; i < rec->n; i++)
+		dcheck(rec->payload[i], rec->len[i], i);
+	rec->unflushed = 0;
+	rec->flushes++;
+}
+
+/* DELIVER_FRAMES frames into dwire; ends[i] is where frame i ends. */
+static size_t
+dencode(enum framing fr, size_t *ends)
+{
+	struct evbuffer		*enc = evbuffer_new();
+	struct sockaddr_storage	 ss;
+	unsigned char		 payload[1500];
+	size_t			 i, total;
+
+	for (i = 0; i < DELIVER_FRAMES; i++) {
+		make_sa(&ss, "192.0.2.7", (uint16_t)(1000 + i));
+		fill(payload, dsize(i), (unsigned int)i);
+		ck_assert_int_eq(frame_encode(enc, fr, (struct sockaddr *)&ss,
+		    payload, dsize(i)), 0);
+		ends[i] = evbuffer_get_length(enc);
+	}
+	total = evbuffer_get_length(enc);
+	ck_assert_uint_le(total, sizeof dwire);
+	evbuffer_copyout(enc, dwire, total);
+	evbuffer_free(enc);
+	return (total);
+}
+
+/*
+ * Three pieces: the first ends on a frame boundary, the second in the
+ * middle of frame 6. Only frame 6 may be copied; the rest are read in
+ * place, and each piece's frames are flushed before it is drained.
+ */
+START_TEST(test_deliver_in_place)
+{
+	enum framing	 fr = all_framings[_i];
+	struct evbuffer	*b = evbuffer_new();
+	struct recorder	 rec;
+	size_t		 ends[DELIVER_FRAMES], total, cut1, cut2, i;
+
+	memset(&rec, 0, sizeof rec);
+	rec.fr = fr;
+	total = dencode(fr, ends);
+	cut1 = ends[3];
+	cut2 = ends[5] + 3;	/* inside frame 6's length field */
+	ck_assert_int_eq(evbuffer_add_reference(b, dwire, cut1, NULL, NULL), 0);
+	ck_assert_int_eq(evbuffer_add_reference(b, dwire + cut1, cut2 - cut1,
+	    NULL, NULL), 0);
+	ck_assert_int_eq(evbuffer_add_reference(b, dwire + cut2, total - cut2,
+	    NULL, NULL), 0);
+
+	ck_assert_int_eq(frame_deliver_all(b, fr, rec_frame, rec_flush, &rec),
+	    FRAME_PARTIAL);
+	ck_assert_uint_eq(rec.n, DELIVER_FRAMES);
+	ck_assert_uint_eq(rec.malformed, 0);
+	ck_assert_uint_eq(rec.unflushed, 0);
+	ck_assert_uint_ge(rec.flushes, 3);
+	ck_assert_uint_eq(evbuffer_get_length(b), 0);
+	for (i = 0; i < DELIVER_FRAMES; i++)
+		ck_assert_msg(rec.in_place[i] == (i != 6),
+		    "frame %zu: %s", i, rec.in_place[i] ? "read in place, "
+		    "but it straddles two pieces" : "copied, but it lies "
+		    "whole in one piece");
+	evbuffer_free(b);
+}
+END_TEST
+
+/* Every byte a piece of its own: each frame is joined, all arrive. */
+START_TEST(test_deliver_bytewise)
+{
+	enum framing	 fr = all_framings[_i];
+	struct evbuffer	*b = evbuffer_new();
+	struct recorder	 rec;
+	size_t		 ends[DELIVER_FRAMES], total, i;
+
+	memset(&rec, 0, sizeof rec);
+	rec.fr = fr;
+	total = dencode(fr, ends);
+	for (i = 0; i < total; i++)
+		ck_assert_int_eq(evbuffer_add_reference(b, dwire + i, 1, NULL,
+		    NULL), 0);
+	ck_assert_int_eq(frame_deliver_all(b, fr, rec_frame, rec_flush, &rec),
+	    FRAME_PARTIAL);
+	ck_assert_uint_eq(rec.n, DELIVER_FRAMES);
+	ck_assert_uint_eq(rec.unflushed, 0);
+	ck_assert_uint_eq(evbuffer_get_length(b), 0);
+	evbuffer_free(b);
+}
+END_TEST
+
+/* A partial frame at the end stays, whole, for the next read. */
+START_TEST(test_deliver_partial_tail)
+{
+	enum framing	 fr = all_framings[_i];
+	struct evbuffer	*b = evbuffer_new();
+	struct recorder	 rec;
+	size_t		 ends[DELIVER_FRAMES], total, cut, left;
+
+	memset(&rec, 0, sizeof rec);
+	rec.fr = fr;
+	total = dencode(fr, ends);
+	cut = ends[DELIVER_FRAMES - 2] + 1;
+	left = total - 1 - cut;		/* all but the last byte */
+	ck_assert_int_eq(evbuffer_add_reference(b, dwire, cut, NULL, NULL), 0);
+	ck_assert_int_eq(evbuffer_add_reference(b, dwire + cut, left, NULL,
+	    NULL), 0);
+	ck_assert_int_eq(frame_deliver_all(b, fr, rec_frame, rec_flush, &rec),
+	    FRAME_PARTIAL);
+	ck_assert_uint_eq(rec.n, DELIVER_FRAMES - 1);
+	ck_assert_uint_eq(evbuffer_get_length(b), total - 1 -
+	    ends[DELIVER_FRAMES - 2]);
+	ck_assert_int_eq(evbuffer_add(b, dwire + total - 1, 1), 0);
+	ck_assert_int_eq(frame_deliver_all(b, fr, rec_frame, rec_flush, &rec),
+	    FRAME_PARTIAL);
+	ck_assert_uint_eq(rec.n, DELIVER_FRAMES);
+	ck_assert_uint_eq(evbuffer_get_length(b), 0);
+	evbuffer_free(b);
+}
+END_TEST
+
+/*
+ * Good frames, a malformed one (skipped and reported), good frames, an
+ * oversized length: everything before it is delivered and flushed,
+ * then the stream is given up.
+ */
+START_TEST(test_deliver_bad)
+{
+	struct evbuffer	*b = evbuffer_new();
+	struct recorder	 rec;
+	size_t		 ends[DELIVER_FRAMES], total;
+	unsigned char	 bad[9] = { 5, 0, 0, 0, 1, 2, 3, 4, 5 };
+	unsigned char	 huge[4];
+
+	memset(&rec, 0, sizeof rec);
+	rec.fr = FRAMING_FLOW;
+	total = dencode(FRAMING_FLOW, ends);
+	le32(huge, 18 + 65536);
+	evbuffer_add(b, dwire, ends[1]);
+	evbuffer_add(b, bad, sizeof bad);
+	evbuffer_add(b, dwire + ends[1], total - ends[1]);
+	evbuffer_add(b, huge, sizeof huge);
+	evbuffer_add(b, dwire, 100);
+	ck_assert_int_eq(frame_deliver_all(b, FRAMING_FLOW, rec_frame,
+	    rec_flush, &rec), FRAME_OVERSIZED);
+	ck_assert_uint_eq(rec.n, DELIVER_FRAMES);
+	ck_assert_uint_eq(rec.malformed, 1);
+	ck_assert_uint_eq(rec.unflushed, 0);
+	evbuffer_free(b);
+}
+END_TEST
+
 static Suite *
 frame_suite(void)
 {
@@ -1165,6 +1380,13 @@ frame_suite(void)
 	tcase_add_loop_test(tc, test_many_one_framing, 0, nf);
 	tcase_add_loop_test(tc, test_chunked, 0, nf);
 	tcase_add_test(tc, test_chunked_add);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("deliver");
+	tcase_add_loop_test(tc, test_deliver_in_place, 0, nf);
+	tcase_add_loop_test(tc, test_deliver_bytewise, 0, nf);
+	tcase_add_loop_test(tc, test_deliver_partial_tail, 0, nf);
+	tcase_add_test(tc, test_deliver_bad);
 	suite_add_tcase(s, tc);
 
 	return (s);
