@@ -12,11 +12,12 @@
 #
 # Debian ships no musl builds of libevent or Check, so this script builds
 # them from Debian's own source packages (apt-get source, through a
-# private sources list under WORKDIR: the system's apt configuration is
-# left alone) with musl-gcc, as static libraries in WORKDIR/prefix, and
-# copies uthash's headers there.  It needs Debian's package repository,
-# and root (or sudo) only to install musl-tools and uthash-dev when they
-# are missing.  Environment: MAKE_CHECK=no builds without running make check.
+# private sources list under WORKDIR whose deb-src line takes the archive
+# URI from the system's own apt configuration, which is left alone) with
+# musl-gcc, as static libraries in WORKDIR/prefix, and copies uthash's
+# headers there.  It needs Debian's package repository, and root (or
+# sudo) only to install musl-tools and uthash-dev when they are missing.
+# Environment: MAKE_CHECK=no builds without running make check.
 
 set -eu
 
@@ -46,11 +47,50 @@ fi
 
 mkdir -p "$work/apt/lists/partial" "$work/src" "$prefix/include"
 
+# debian_uri SUITE: the archive URI the system's own apt configuration
+# uses for SUITE (deb822 sources first, then a one-line sources.list),
+# so the deb-src line below points at the same mirror as the binary
+# packages.  Prints nothing if there is none.
+debian_uri() {
+	uri=""
+	if [ -r /etc/apt/sources.list.d/debian.sources ]; then
+		# The first URI of the first enabled stanza whose Suites has
+		# SUITE itself (not SUITE-updates or SUITE-security).
+		uri=$(awk -v suite="$1" '
+		    function flush() {
+			if (uris != "" && has && enabled)
+				{ print uris; found = 1; exit }
+			uris = ""; has = 0; enabled = 1
+		    }
+		    BEGIN { enabled = 1 }
+		    /^[[:blank:]]*$/ { flush(); next }
+		    /^#/ { next }
+		    tolower($1) == "uris:" { uris = $2 }
+		    tolower($1) == "suites:" {
+			for (i = 2; i <= NF; i++) if ($i == suite) has = 1
+		    }
+		    tolower($1) == "enabled:" && tolower($2) == "no" { enabled = 0 }
+		    END { if (!found) flush() }' \
+		    /etc/apt/sources.list.d/debian.sources)
+	fi
+	if [ -z "$uri" ] && [ -r /etc/apt/sources.list ]; then
+		# "deb [options] URI suite components": the first deb line.
+		uri=$(sed -n 's/^[[:blank:]]*deb[[:blank:]]\{1,\}\(\[[^]]*\][[:blank:]]*\)\{0,1\}\([^[:blank:]]\{1,\}\).*/\2/p' \
+		    /etc/apt/sources.list | head -n 1)
+	fi
+	printf '%s\n' "$uri"
+}
+
 # Debian's sources for the dependencies, through a sources list of our own.
 if [ ! -f "$prefix/lib/libevent.a" ] || [ ! -f "$prefix/lib/libcheck.a" ]; then
 	suite=$(. /etc/os-release && echo "${VERSION_CODENAME:-stable}")
-	echo "deb-src http://deb.debian.org/debian $suite main" \
-	    >"$work/apt/sources.list"
+	uri=$(debian_uri "$suite")
+	if [ -z "$uri" ]; then
+		echo "musl-build: no Debian archive URI for '$suite' in /etc/apt/sources.list.d/debian.sources or /etc/apt/sources.list" >&2
+		exit 2
+	fi
+	echo "musl-build: Debian sources from $uri $suite"
+	echo "deb-src $uri $suite main" >"$work/apt/sources.list"
 	set -- -o "Dir::Etc::SourceList=$work/apt/sources.list" \
 	    -o Dir::Etc::SourceParts=/dev/null \
 	    -o "Dir::State::Lists=$work/apt/lists"
@@ -101,7 +141,9 @@ cd "$work/build"/udp-over-tcp-*
     PKG_CONFIG_LIBDIR="$prefix/lib/pkgconfig" \
     --with-systemd=no --enable-werror
 make -j2
-file src/udp-over-tcp
+if command -v file >/dev/null 2>&1; then
+	file src/udp-over-tcp
+fi
 ./src/udp-over-tcp --version
 if [ "${MAKE_CHECK:-yes}" != no ]; then
 	if ! make -j2 check; then
