@@ -22,7 +22,10 @@
  *   cut    the same, the stream appended piece by piece at the cut
  *          points, each piece its own chain (evbuffer_add_reference of
  *          an exactly sized copy), decoding after every piece;
- *   bytes  the same, one byte at a time (bit 5).
+ *   bytes  the same, one byte at a time (bit 5);
+ *   deliver the cut pieces again, each followed by frame_deliver_all(),
+ *          the walk the link uses: frames read where they lie, only a
+ *          straddling one joined.
  *
  * On FRAME_OK: wire_len never exceeds what was there, len <= 65535, the
  * payload lies inside the frame, the frame is exactly the stream's bytes
@@ -73,9 +76,14 @@ static void		 fz_flat(const uint8_t *, size_t, enum framing,
 			     struct fz_run *);
 static int		 fz_drain(struct evbuffer *, enum framing,
 			     const uint8_t *, size_t, struct fz_run *);
+static int		 fz_deliver(struct evbuffer *, enum framing,
+			     const uint8_t *, size_t, struct fz_run *);
 static void		 fz_unref(const void *, size_t, void *);
+typedef int		 fz_drain_fn(struct evbuffer *, enum framing,
+			     const uint8_t *, size_t, struct fz_run *);
 static void		 fz_pieces(const uint8_t *, size_t, enum framing,
-			     const size_t *, size_t, int, struct fz_run *);
+			     const size_t *, size_t, int, struct fz_run *,
+			     fz_drain_fn *);
 static int		 fz_cmp_size(const void *, const void *);
 
 static enum framing
@@ -275,6 +283,50 @@ fz_drain(struct evbuffer *buf, enum framing framing, const uint8_t *stream,
 	}
 }
 
+/* What fz_deliver's frame callback checks each frame against. */
+struct fz_deliver_ctx {
+	enum framing	 framing;
+	const uint8_t	*stream;
+	size_t		 n;
+	struct fz_run	*run;
+};
+
+static void
+fz_deliver_frame(const struct frame *f, enum frame_result r, void *arg)
+{
+	struct fz_deliver_ctx	*ctx = arg;
+	struct fz_run		*run = ctx->run;
+	const unsigned char	*wire;
+
+	FUZZ_CHECK(r == FRAME_OK || r == FRAME_MALFORMED);
+	FUZZ_CHECK(f->wire_len > 0 &&
+	    f->wire_len <= ctx->n - run->consumed);
+	if (r == FRAME_OK) {
+		/* The whole frame lies contiguous, its bytes the stream's. */
+		wire = f->payload - frame_header_len(ctx->framing);
+		FUZZ_CHECK(memcmp(wire, ctx->stream + run->consumed,
+		    f->wire_len) == 0);
+		fz_check_ok(ctx->framing, f, wire, ctx->n - run->consumed);
+	}
+	fz_record(run, r, f->wire_len);
+	run->consumed += f->wire_len;
+}
+
+/* Like fz_drain, through frame_deliver_all(). */
+static int
+fz_deliver(struct evbuffer *buf, enum framing framing, const uint8_t *stream,
+    size_t n, struct fz_run *run)
+{
+	struct fz_deliver_ctx	ctx = { framing, stream, n, run };
+	enum frame_result	r;
+
+	r = frame_deliver_all(buf, framing, fz_deliver_frame, NULL, &ctx);
+	FUZZ_CHECK(r == FRAME_PARTIAL || r == FRAME_OVERSIZED);
+	FUZZ_CHECK(run->consumed + evbuffer_get_length(buf) <= n);
+	run->end = r;
+	return (r == FRAME_OVERSIZED);
+}
+
 static void
 fz_unref(const void *data, size_t len, void *arg)
 {
@@ -289,7 +341,8 @@ fz_unref(const void *data, size_t len, void *arg)
  */
 static void
 fz_pieces(const uint8_t *stream, size_t n, enum framing framing,
-    const size_t *cuts, size_t ncuts, int bytewise, struct fz_run *run)
+    const size_t *cuts, size_t ncuts, int bytewise, struct fz_run *run,
+    fz_drain_fn *drain)
 {
 	struct evbuffer	*buf;
 	unsigned char	*piece;
@@ -299,15 +352,15 @@ fz_pieces(const uint8_t *stream, size_t n, enum framing framing,
 	if (bytewise) {
 		for (i = 0; i < n; i++) {
 			FUZZ_CHECK(evbuffer_add(buf, stream + i, 1) == 0);
-			if (fz_drain(buf, framing, stream, n, run))
+			if (drain(buf, framing, stream, n, run))
 				break;
 		}
 		if (n == 0)
-			fz_drain(buf, framing, stream, n, run);
+			drain(buf, framing, stream, n, run);
 	} else if (ncuts == 0) {
 		if (n != 0)
 			FUZZ_CHECK(evbuffer_add(buf, stream, n) == 0);
-		fz_drain(buf, framing, stream, n, run);
+		drain(buf, framing, stream, n, run);
 	} else {
 		for (i = 0; i <= ncuts; i++) {
 			to = i < ncuts ? cuts[i] : n;
@@ -319,7 +372,7 @@ fz_pieces(const uint8_t *stream, size_t n, enum framing framing,
 				    to - from, fz_unref, NULL) == 0);
 			}
 			from = to;
-			if (fz_drain(buf, framing, stream, n, run))
+			if (drain(buf, framing, stream, n, run))
 				break;
 		}
 	}
@@ -337,7 +390,7 @@ fz_cmp_size(const void *a, const void *b)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct fz_run	 flat, whole, cut, bytes;
+	struct fz_run	 flat, whole, cut, bytes, deliver;
 	enum framing	 framing;
 	const uint8_t	*stream;
 	size_t		 cuts[FZ_MAXCUTS], ncuts, n, i;
@@ -361,18 +414,27 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fz_flat(stream, n, framing, &flat);
 
 	fz_run_init(&whole, n);
-	fz_pieces(stream, n, framing, NULL, 0, 0, &whole);
+	fz_pieces(stream, n, framing, NULL, 0, 0, &whole, fz_drain);
 	fz_same(&flat, &whole);
 
 	if (ncuts > 0) {
 		fz_run_init(&cut, n);
-		fz_pieces(stream, n, framing, cuts, ncuts, 0, &cut);
+		fz_pieces(stream, n, framing, cuts, ncuts, 0, &cut, fz_drain);
 		fz_same(&flat, &cut);
 		free(cut.ev);
 	}
+	/* The link's walk, over the cut pieces (or the whole stream). */
+	fz_run_init(&deliver, n);
+	fz_pieces(stream, n, framing, cuts, ncuts, 0, &deliver, fz_deliver);
+	fz_same(&flat, &deliver);
+	free(deliver.ev);
 	if (bytewise) {
 		fz_run_init(&bytes, n);
-		fz_pieces(stream, n, framing, NULL, 0, 1, &bytes);
+		fz_pieces(stream, n, framing, NULL, 0, 1, &bytes, fz_drain);
+		fz_same(&flat, &bytes);
+		free(bytes.ev);
+		fz_run_init(&bytes, n);
+		fz_pieces(stream, n, framing, NULL, 0, 1, &bytes, fz_deliver);
 		fz_same(&flat, &bytes);
 		free(bytes.ev);
 	}
