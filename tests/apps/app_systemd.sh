@@ -96,12 +96,26 @@ start container systemd-nspawn --quiet -D / --volatile=yes \
     --bind-ro="$etc/wants:$sd/multi-user.target.wants" \
     --bind-ro="$etc/sockets:$sd/sockets.target.wants"
 
-# The container's PID 1: the one child of systemd-nspawn.
+# ct_init: the container's PID 1, if it runs yet. systemd-nspawn forks
+# a helper that sets the container up and forks its init, then exits,
+# so "a child of systemd-nspawn" may be that helper: the init is the
+# descendant that is process 1 of its own PID namespace.
+ct_init() {
+	for c in $(pgrep -P "$(pid_of container)" 2>/dev/null); do
+		for p in "$c" $(pgrep -P "$c" 2>/dev/null); do
+			if awk '$1 == "NSpid:" && NF > 2 && $NF == 1 { ok = 1 }
+			    END { exit !ok }' "/proc/$p/status" 2>/dev/null; then
+				echo "$p"
+				return
+			fi
+		done
+	done
+}
 init=
 deadline=$(($(now_ms) + 30000))
 while [ -z "$init" ]; do
 	kill -0 "$(pid_of container)" 2>/dev/null || break
-	init=$(pgrep -P "$(pid_of container)" 2>/dev/null | head -n 1 || true)
+	init=$(ct_init)
 	[ -n "$init" ] || [ "$(now_ms)" -ge "$deadline" ] || nap
 	[ "$(now_ms)" -lt "$deadline" ] || break
 done
