@@ -117,9 +117,6 @@ main(int argc, char *argv[])
 #if defined(HAVE_RECVMMSG) && defined(HAVE_SENDMMSG)
 		printf(", recvmmsg/sendmmsg");
 #endif
-#ifdef HAVE_UDP_GSO
-		printf(", UDP_SEGMENT");
-#endif
 #if HAVE_DECL_TCP_USER_TIMEOUT
 		printf(", TCP_USER_TIMEOUT");
 #endif

@@ -11,9 +11,6 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <netinet/in.h>
-#ifdef HAVE_UDP_GSO
-#include <netinet/udp.h>
-#endif
 
 #include <errno.h>
 #include <string.h>
@@ -166,23 +163,23 @@ udp_sendq_add(int fd, const void *buf, size_t len, const struct sockaddr *to,
 }
 
 /*
- * Sends entries [from, to) of the queue one datagram each. A full buffer
- * or any other failure drops just that datagram and counts it: the loop
- * must never block on UDP. An ICMP error that surfaces belongs to an
- * earlier datagram: count it and try again once.
+ * Sends what is queued. A full buffer or any other failure drops just
+ * that datagram and counts it: the loop must never block on UDP. An
+ * ICMP error that surfaces belongs to an earlier datagram: count it and
+ * try again once.
  */
-static void
-udp_send_each(unsigned int from, unsigned int to)
+void
+udp_sendq_flush(void)
 {
 	struct stats	*st = udp_txq.st;
-	unsigned int	 done = from;
+	unsigned int	 done = 0;
 	int		 retried = 0;
 	ssize_t		 r;
 #ifdef HAVE_SENDMMSG
 	static struct mmsghdr	mm[UDP_BATCH];
 	unsigned int		i;
 
-	for (i = from; i < to; i++) {
+	for (i = 0; i < udp_txq.n; i++) {
 		memset(&mm[i].msg_hdr, 0, sizeof mm[i].msg_hdr);
 		mm[i].msg_hdr.msg_iov = &udp_txq.iov[i];
 		mm[i].msg_hdr.msg_iovlen = 1;
@@ -190,9 +187,9 @@ udp_send_each(unsigned int from, unsigned int to)
 		mm[i].msg_hdr.msg_namelen = udp_txq.tolen[i];
 	}
 #endif
-	while (done < to) {
+	while (done < udp_txq.n) {
 #ifdef HAVE_SENDMMSG
-		r = sendmmsg(udp_txq.fd, mm + done, to - done, 0);
+		r = sendmmsg(udp_txq.fd, mm + done, udp_txq.n - done, 0);
 		if (r > 0) {
 			for (i = done; i < done + (unsigned int)r; i++) {
 				st->udp_out++;
@@ -225,112 +222,5 @@ udp_send_each(unsigned int from, unsigned int to)
 		done++;
 		retried = 0;
 	}
-}
-
-#ifdef HAVE_UDP_GSO
-/*
- * UDP segmentation offload: a run of datagrams of one size for one
- * destination leaves in one sendmsg, and the stack below cuts it back
- * into those datagrams (the last may be shorter). It saves the route
- * and device work of all but one of them. The kernel may refuse it
- * (too old, a device without checksum offload, segments above the path
- * MTU): then those datagrams go one by one, and sizes from the one
- * refused up are not tried again, or nothing is if it never works.
- */
-#define UDP_GSO_MAX_BYTES	60000	/* one IP packet's worth, less room */
-static size_t	udp_gso_limit = UDP_MAX_PAYLOAD;	/* sizes below this */
-
-/* How many entries from i on can go as one segmented send (1: none). */
-static unsigned int
-udp_gso_run(unsigned int i)
-{
-	size_t		seg = udp_txq.iov[i].iov_len, total = seg, len;
-	unsigned int	j;
-
-	if (seg == 0 || seg >= udp_gso_limit)
-		return (1);
-	for (j = i + 1; j < udp_txq.n; j++) {
-		len = udp_txq.iov[j].iov_len;
-		if (udp_txq.to[j] != udp_txq.to[i] ||
-		    udp_txq.tolen[j] != udp_txq.tolen[i] || len == 0 ||
-		    len > seg || total + len > UDP_GSO_MAX_BYTES)
-			break;
-		total += len;
-		if (len < seg) {
-			j++;	/* a shorter one can only end the run */
-			break;
-		}
-	}
-	return (j - i);
-}
-
-/* Sends entries [i, i + n) as one segmented datagram; -1 if refused. */
-static int
-udp_send_gso(unsigned int i, unsigned int n)
-{
-	union {
-		struct cmsghdr	hdr;
-		unsigned char	buf[CMSG_SPACE(sizeof(uint16_t))];
-	}		 ctl;
-	struct msghdr	 m;
-	struct cmsghdr	*c;
-	uint16_t	 seg = (uint16_t)udp_txq.iov[i].iov_len;
-	ssize_t		 r;
-
-	memset(&m, 0, sizeof m);
-	memset(&ctl, 0, sizeof ctl);
-	m.msg_name = (void *)(uintptr_t)udp_txq.to[i];
-	m.msg_namelen = udp_txq.tolen[i];
-	m.msg_iov = &udp_txq.iov[i];
-	m.msg_iovlen = n;
-	m.msg_control = ctl.buf;
-	m.msg_controllen = sizeof ctl.buf;
-	c = CMSG_FIRSTHDR(&m);
-	c->cmsg_level = IPPROTO_UDP;
-	c->cmsg_type = UDP_SEGMENT;
-	c->cmsg_len = CMSG_LEN(sizeof seg);
-	memcpy(CMSG_DATA(c), &seg, sizeof seg);
-	do
-		r = sendmsg(udp_txq.fd, &m, 0);
-	while (r < 0 && errno == EINTR);
-	if (r < 0) {
-		/* Whatever the reason, each goes alone, and is counted
-		 * alone; only a refusal of segmentation itself stops it
-		 * being tried again. */
-		if (errno == EINVAL || errno == EMSGSIZE)
-			udp_gso_limit = seg;
-		else if (errno == EIO || errno == ENOPROTOOPT ||
-		    errno == EOPNOTSUPP)
-			udp_gso_limit = 0;
-		return (-1);
-	}
-	udp_txq.st->udp_out += n;
-	udp_txq.st->udp_out_bytes += (uint64_t)r;
-	return (0);
-}
-#endif
-
-/*
- * Sends what is queued, in order: runs that can be segmented in one
- * call each where the OS allows it, the rest in batches.
- */
-void
-udp_sendq_flush(void)
-{
-#ifdef HAVE_UDP_GSO
-	unsigned int	i, run, from = 0;
-
-	for (i = 0; i < udp_txq.n; i += run) {
-		if ((run = udp_gso_run(i)) < 2)
-			continue;
-		udp_send_each(from, i);
-		if (udp_send_gso(i, run) != 0)
-			udp_send_each(i, i + run);
-		from = i + run;
-	}
-	udp_send_each(from, udp_txq.n);
-#else
-	udp_send_each(0, udp_txq.n);
-#endif
 	udp_txq.n = 0;
 }

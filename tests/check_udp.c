@@ -1,8 +1,7 @@
 /*
  * check_udp.c - unit tests for the UDP batch I/O (udp.c) on loopback:
  * every datagram queued leaves whole, in order, to its own destination
- * and is counted; runs of equal datagrams leave as one segmented send
- * where the build has UDP_SEGMENT; receives come in batches.
+ * and is counted; receives come in batches.
  */
 
 #include "config.h"
@@ -11,12 +10,6 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
-#ifdef HAVE_UDP_GSO
-#include <netinet/udp.h>
-#include <sys/ioctl.h>
-#include <net/if.h>
-#include <sched.h>
-#endif
 
 #include <check.h>
 #include <errno.h>
@@ -140,144 +133,6 @@ START_TEST(test_sendq_whole_in_order)
 }
 END_TEST
 
-/*
- * A run of equal datagrams for one destination leaves as one segmented
- * send. A receiver that asks for UDP_GRO is handed such a send whole,
- * with its segment size; datagrams sent one by one reach it one by one.
- */
-#ifdef HAVE_UDP_GSO
-START_TEST(test_sendq_segmented)
-{
-	static unsigned char	 data[8][1000];
-	unsigned char		 got[8 * 1000 + 1];
-	union {
-		struct cmsghdr	hdr;
-		unsigned char	buf[CMSG_SPACE(sizeof(int))];
-	}			 ctl;
-	struct sockaddr_in	 rx, tx;
-	struct stats		 st;
-	struct msghdr		 m;
-	struct iovec		 iov = { got, sizeof got };
-	struct cmsghdr		*c;
-	struct pollfd		 pfd;
-	int			 rfd, sfd, one = 1, seg = 0, gro;
-	unsigned int		 i;
-	ssize_t			 n;
-
-	memset(&st, 0, sizeof st);
-	rfd = bound(&rx);
-	sfd = bound(&tx);
-	/* Without UDP_GRO (kernels 4.18 to 5.0) the send cannot be seen
-	 * whole: the datagrams must still arrive, each on its own. */
-	gro = setsockopt(rfd, IPPROTO_UDP, UDP_GRO, &one, sizeof one) == 0;
-	for (i = 0; i < 8; i++) {
-		payload(data[i], sizeof data[i], i);
-		udp_sendq_add(sfd, data[i], sizeof data[i],
-		    (struct sockaddr *)&rx, sizeof rx, &st);
-	}
-	udp_sendq_flush();
-	ck_assert_uint_eq(st.udp_out, 8);
-	ck_assert_uint_eq(st.udp_out_bytes, 8000);
-	if (!gro) {
-		fprintf(stderr, "check_udp: no UDP_GRO here (%s)\n",
-		    strerror(errno));
-		for (i = 0; i < 8; i++) {
-			ck_assert_int_eq(recv_one(rfd, got, sizeof got), 1000);
-			ck_assert_mem_eq(got, data[i], 1000);
-		}
-		goto done;
-	}
-
-	pfd.fd = rfd;
-	pfd.events = POLLIN;
-	ck_assert_int_eq(poll(&pfd, 1, WAIT_MS), 1);
-	memset(&m, 0, sizeof m);
-	m.msg_iov = &iov;
-	m.msg_iovlen = 1;
-	m.msg_control = ctl.buf;
-	m.msg_controllen = sizeof ctl.buf;
-	n = recvmsg(rfd, &m, MSG_DONTWAIT);
-	for (c = CMSG_FIRSTHDR(&m); c != NULL; c = CMSG_NXTHDR(&m, c))
-		if (c->cmsg_level == IPPROTO_UDP && c->cmsg_type == UDP_GRO)
-			memcpy(&seg, CMSG_DATA(c), sizeof seg);
-	ck_assert_msg(n == 8000 && seg == 1000, "8 x 1000 bytes arrived as "
-	    "%zd bytes, segment size %d: not sent as one segmented send", n,
-	    seg);
-	for (i = 0; i < 8; i++)
-		ck_assert_mem_eq(got + i * 1000, data[i], 1000);
-done:
-	none_left(rfd);
-	close(rfd);
-	close(sfd);
-}
-END_TEST
-#endif
-
-#ifdef HAVE_UDP_GSO
-/*
- * Segments the path cannot carry: in a network namespace of its own
- * whose loopback has an MTU of 1280, a run of 1400-byte datagrams is
- * refused as one send (each would need fragments). They must all go
- * out one by one and arrive whole, and a later run of small ones must
- * still leave as one send. Root only (a namespace).
- */
-START_TEST(test_sendq_segments_refused)
-{
-	static unsigned char	 data[8][1400];
-	unsigned char		 got[4 * 1400 + 1];
-	struct sockaddr_in	 rx, tx;
-	struct stats		 st;
-	struct ifreq		 ifr;
-	int			 rfd, sfd, cfd, one = 1;
-	unsigned int		 i;
-
-	ck_assert_int_eq(unshare(CLONE_NEWNET), 0);
-	ck_assert_int_ge(cfd = socket(AF_INET, SOCK_DGRAM, 0), 0);
-	memset(&ifr, 0, sizeof ifr);
-	snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
-	ifr.ifr_mtu = 1280;
-	ck_assert_int_eq(ioctl(cfd, SIOCSIFMTU, &ifr), 0);
-	ck_assert_int_eq(ioctl(cfd, SIOCGIFFLAGS, &ifr), 0);
-	ifr.ifr_flags |= IFF_UP;
-	ck_assert_int_eq(ioctl(cfd, SIOCSIFFLAGS, &ifr), 0);
-	close(cfd);
-
-	memset(&st, 0, sizeof st);
-	rfd = bound(&rx);
-	sfd = bound(&tx);
-	ck_assert_int_eq(setsockopt(rfd, IPPROTO_UDP, UDP_GRO, &one,
-	    sizeof one), 0);
-	for (i = 0; i < 4; i++) {
-		payload(data[i], 1400, i);
-		udp_sendq_add(sfd, data[i], 1400, (struct sockaddr *)&rx,
-		    sizeof rx, &st);
-	}
-	udp_sendq_flush();
-	ck_assert_uint_eq(st.udp_out, 4);
-	ck_assert_uint_eq(st.drop_udp_send, 0);
-	for (i = 0; i < 4; i++) {
-		ck_assert_int_eq(recv_one(rfd, got, sizeof got), 1400);
-		ck_assert_mem_eq(got, data[i], 1400);
-	}
-
-	for (i = 4; i < 8; i++) {
-		payload(data[i], 200, i);
-		udp_sendq_add(sfd, data[i], 200, (struct sockaddr *)&rx,
-		    sizeof rx, &st);
-	}
-	udp_sendq_flush();
-	ck_assert_uint_eq(st.udp_out, 8);
-	ck_assert_msg(recv_one(rfd, got, sizeof got) == 800, "small datagrams "
-	    "no longer sent as one run after a larger run was refused");
-	for (i = 4; i < 8; i++)
-		ck_assert_mem_eq(got + (i - 4) * 200, data[i], 200);
-	none_left(rfd);
-	close(rfd);
-	close(sfd);
-}
-END_TEST
-#endif
-
 /* A batch receive takes what is waiting, up to UDP_BATCH, with senders. */
 START_TEST(test_recv_batch)
 {
@@ -323,18 +178,7 @@ udp_suite(void)
 	TCase	*tc = tcase_create("batches");
 
 	tcase_add_test(tc, test_sendq_whole_in_order);
-#ifdef HAVE_UDP_GSO
-	tcase_add_test(tc, test_sendq_segmented);
-#endif
 	tcase_add_test(tc, test_recv_batch);
-#ifdef HAVE_UDP_GSO
-	/* Last: without fork mode its namespace would outlive it. */
-	if (geteuid() == 0)
-		tcase_add_test(tc, test_sendq_segments_refused);
-	else
-		fprintf(stderr, "check_udp: not root, so the refused-segments "
-		    "case (a network namespace) is left out\n");
-#endif
 	suite_add_tcase(s, tc);
 	return (s);
 }
