@@ -4,7 +4,7 @@
  *
  *   udp-probe echo [-b IP:PORT]
  *   udp-probe ping [-b IP:PORT] -n COUNT -s SIZE [-c CLIENTS] [-w MS] IP:PORT
- *   udp-probe freeport [tcp|udp] [COUNT]
+ *   udp-probe freeport [tcp|udp|both] [COUNT]
  *
  * Each ping datagram starts with a header (magic, run, client, sequence)
  * and goes on with bytes derived from it, so an echo that comes back to
@@ -100,7 +100,7 @@ usage(void)
 	    "usage: udp-probe echo [-b IP:PORT]\n"
 	    "       udp-probe ping [-b IP:PORT] -n COUNT -s SIZE [-c CLIENTS]"
 	    " [-w TIMEOUT_MS] IP:PORT\n"
-	    "       udp-probe freeport [tcp|udp] [COUNT]\n");
+	    "       udp-probe freeport [tcp|udp|both] [COUNT]\n");
 	exit(2);
 }
 
@@ -621,18 +621,25 @@ cmd_ping(int argc, char *argv[])
 	    0 : 1);
 }
 
-/* COUNT distinct ports free on 127.0.0.1 a moment ago, one a line. */
+/*
+ * COUNT distinct ports free on 127.0.0.1 a moment ago, one a line. With
+ * "both", each was free for UDP and for TCP on every address at once
+ * (for a program that binds both, such as iperf3 -s).
+ */
 static int
 cmd_freeport(int argc, char *argv[])
 {
 	struct sockaddr_storage	 ss;
 	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
 	socklen_t		 len;
-	int			*fds, type = SOCK_DGRAM, i, count = 1;
+	int			*fds, type = SOCK_DGRAM, both = 0, i, count = 1;
+	int			 tries;
 
 	if (argc > 1) {
 		if (strcmp(argv[1], "tcp") == 0)
 			type = SOCK_STREAM;
+		else if (strcmp(argv[1], "both") == 0)
+			both = 1;
 		else if (strcmp(argv[1], "udp") != 0)
 			usage();
 	}
@@ -640,19 +647,40 @@ cmd_freeport(int argc, char *argv[])
 		count = (int)number("COUNT", argv[2], 1, 100);
 	if (argc > 3)
 		usage();
-	if ((fds = calloc((size_t)count, sizeof *fds)) == NULL)
+	if ((fds = calloc((size_t)count * 2, sizeof *fds)) == NULL)
 		die("out of memory");
 	/* All bound at once, so the ports are distinct. */
 	for (i = 0; i < count; i++) {
-		loopback_any(AF_INET, &ss, &len);
-		if ((fds[i] = socket(AF_INET, type, 0)) == -1 ||
-		    bind(fds[i], (struct sockaddr *)&ss, len) == -1 ||
-		    getsockname(fds[i], (struct sockaddr *)&ss, &len) == -1)
-			die("free port: %s", strerror(errno));
+		fds[2 * i + 1] = -1;
+		for (tries = 0; ; tries++) {
+			loopback_any(AF_INET, &ss, &len);
+			if (both)
+				sin->sin_addr.s_addr = htonl(INADDR_ANY);
+			if ((fds[2 * i] = socket(AF_INET, type, 0)) == -1 ||
+			    bind(fds[2 * i], (struct sockaddr *)&ss, len) ==
+			    -1 || getsockname(fds[2 * i], (struct sockaddr *)&ss,
+			    &len) == -1)
+				die("free port: %s", strerror(errno));
+			if (!both)
+				break;
+			/* The same port for TCP too, or another try. */
+			if ((fds[2 * i + 1] = socket(AF_INET, SOCK_STREAM,
+			    0)) == -1)
+				die("free port: %s", strerror(errno));
+			if (bind(fds[2 * i + 1], (struct sockaddr *)&ss,
+			    len) == 0)
+				break;
+			if (errno != EADDRINUSE || tries == 100)
+				die("free port: %s", strerror(errno));
+			close(fds[2 * i + 1]);
+			fds[2 * i + 1] = -1;
+			close(fds[2 * i]);
+		}
 		printf("%d\n", ntohs(sin->sin_port));
 	}
-	for (i = 0; i < count; i++)
-		close(fds[i]);
+	for (i = 0; i < 2 * count; i++)
+		if (fds[i] != -1)
+			close(fds[i]);
 	free(fds);
 	return (0);
 }

@@ -46,9 +46,10 @@ LEN=${IPERF_LEN:-1200}
 MAX_LOSS=1
 
 # P must be free for UDP and TCP alike; the others are UDP or TCP only.
+P=$(freeports both 1)
 # shellcheck disable=SC2046
-set -- $(freeports udp 3)
-P=$1 L=$2 C=$3
+set -- $(freeports udp 2)
+L=$1 C=$2
 T=$(freeports tcp 1)
 
 # --forceflush: the "listening" line must reach the log at once.

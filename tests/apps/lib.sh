@@ -10,7 +10,8 @@
 #   spawn NAME CMD... the same, output to $dir/NAME.out, which fail does
 #                     not print (for the many clients of a test)
 #   wait_log NAME TEXT [MS]  until $dir/NAME.log holds TEXT
-#   freeports PROTO N N ports free on 127.0.0.1, one a line
+#   freeports PROTO N N ports free on 127.0.0.1, one a line (PROTO tcp,
+#                     udp, or both: free for TCP and UDP on every address)
 #   fail MSG          print MSG and every log, exit 1
 #   stats NAME        ask udp-over-tcp started as NAME for its counters,
 #                     print its first "stats" line
