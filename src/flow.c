@@ -29,6 +29,7 @@ struct flow {
 	struct sockaddr_storage	 client;
 	socklen_t		 clientlen;
 	int			 fd;		/* own socket, or -1 */
+	uint32_t		 rx_drops;	/* its kernel drops, seen */
 	struct event		*read_ev;
 	flow_readfn		 readfn;
 	struct event		*timer;
@@ -110,6 +111,13 @@ int
 flow_fd(const struct flow *flow)
 {
 	return (flow->fd);
+}
+
+/* Where udp_recv_batch keeps the count of this flow socket's drops. */
+uint32_t *
+flow_rx_drops(struct flow *flow)
+{
+	return (&flow->rx_drops);
 }
 
 struct flow *

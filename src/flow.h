@@ -47,6 +47,7 @@ void			 flow_pause(struct flow_table *, int);
 const struct sockaddr	*flow_client(const struct flow *);
 socklen_t		 flow_client_len(const struct flow *);
 int			 flow_fd(const struct flow *);
+uint32_t		*flow_rx_drops(struct flow *);
 void			*flow_table_arg(const struct flow_table *);
 
 #endif

@@ -244,7 +244,7 @@ peer_flow_readcb(struct flow *flow, void *arg)
 	char		 a[ADDR_STRLEN];
 
 	if ((n = udp_recv_batch(flow_fd(flow), &msgs,
-	    link_stats(peer->link))) <= 0)
+	    link_stats(peer->link), flow_rx_drops(flow))) <= 0)
 		return;
 	flow_touch(flow);
 	for (i = 0; i < n; i++) {

@@ -17,6 +17,8 @@ struct stats {
 	uint64_t	drop_link_down;	/* no queue room at all (size 0) */
 	uint64_t	drop_malformed;	/* bad frames skipped */
 	uint64_t	drop_udp_send;	/* UDP send failed (buffer full, ...) */
+	uint64_t	drop_udp_receive;	/* dropped by the kernel: receive
+					   buffer full (where it says) */
 	uint64_t	drop_no_flow;	/* reply for a client with no live flow */
 	uint64_t	drop_no_socket;	/* no socket could be had for a flow */
 	uint64_t	drop_unsent_bytes;	/* TCP output lost with a link */

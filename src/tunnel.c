@@ -42,6 +42,7 @@ struct tunnel {
 	int			 udp_fd;	/* bound at --udp-bind */
 	struct event		*udp_ev;
 	int			 udp_reading;
+	uint32_t		 udp_drops;	/* kernel's count, seen */
 	int			 stopped;	/* shutting down */
 	struct sockaddr_storage	 dest;		/* --udp-sendto */
 	socklen_t		 destlen;
@@ -327,7 +328,7 @@ tunnel_udp_readcb(evutil_socket_t fd, short events, void *arg)
 	char		 a[ADDR_STRLEN];
 
 	(void)events;
-	if ((n = udp_recv_batch(fd, &msgs, st)) < 0) {
+	if ((n = udp_recv_batch(fd, &msgs, st, &t->udp_drops)) < 0) {
 		if (log_ratelimit(&t->udp_rl))
 			log_warn("udp receive");
 		return;

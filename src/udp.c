@@ -2,7 +2,7 @@
  * udp.c - UDP sockets: open, send and receive without ever blocking.
  * Receives come in batches and sends are queued and flushed in batches,
  * one recvmmsg/sendmmsg each where the OS has them, a plain loop of
- * recvfrom/sendto elsewhere. The loop is single-threaded, so one batch
+ * recvmsg/sendto elsewhere. The loop is single-threaded, so one batch
  * of each serves the whole process.
  */
 #include "config.h"
@@ -51,6 +51,14 @@ udp_open(const struct sockaddr *sa, socklen_t len, size_t bufsize,
 	    evutil_make_socket_closeonexec(fd) != 0)
 		goto fail;
 	sockbuf_set(fd, bufsize, explicit, "--udp-buffer");
+#if HAVE_DECL_SO_RXQ_OVFL
+	{
+		int	on = 1;
+
+		/* Best effort: without it, drops go uncounted, not wrong. */
+		(void)setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &on, sizeof on);
+	}
+#endif
 	if (bind(fd, sa, len) != 0)
 		goto fail;
 	return (fd);
@@ -69,32 +77,81 @@ udp_is_icmp_error(int error)
 	    error == ENETUNREACH || error == EHOSTDOWN || error == ENETDOWN);
 }
 
+#if HAVE_DECL_SO_RXQ_OVFL
+/* Room for the kernel's count of drops on each received datagram. */
+#define UDP_CTLLEN	CMSG_SPACE(sizeof(uint32_t))
+static union {
+	struct cmsghdr	hdr;
+	unsigned char	buf[UDP_CTLLEN];
+}			udp_rxctl[UDP_BATCH];
+
+/*
+ * The kernel's running count of datagrams it dropped on this socket
+ * (receive buffer full), as attached to a received one; what grew since
+ * *seen is counted. It only comes when it is not zero.
+ */
+static void
+udp_count_drops(struct msghdr *m, uint32_t *seen, struct stats *st)
+{
+	struct cmsghdr	*c;
+	uint32_t	 total;
+
+	for (c = CMSG_FIRSTHDR(m); c != NULL; c = CMSG_NXTHDR(m, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SO_RXQ_OVFL)
+			continue;
+		memcpy(&total, CMSG_DATA(c), sizeof total);
+		/* Unsigned: right across the counter's wrap too. */
+		st->drop_udp_receive += (uint32_t)(total - *seen);
+		*seen = total;
+	}
+}
+#endif
+
+/* Describes slot i of the receive batch to the kernel. */
+static void
+udp_rx_slot(struct msghdr *m, struct iovec *iov, int i)
+{
+	iov->iov_base = udp_rxbuf[i];
+	iov->iov_len = sizeof udp_rxbuf[i];
+	memset(m, 0, sizeof *m);
+	m->msg_iov = iov;
+	m->msg_iovlen = 1;
+	m->msg_name = &udp_rx[i].from;
+	m->msg_namelen = sizeof udp_rx[i].from;
+#if HAVE_DECL_SO_RXQ_OVFL
+	m->msg_control = udp_rxctl[i].buf;
+	m->msg_controllen = UDP_CTLLEN;
+#endif
+}
+
 /*
  * Receives up to UDP_BATCH datagrams; returns how many (0 when there are
  * none now), or -1 on a real error. ICMP errors are counted and skipped.
+ * *drops is this socket's count of kernel drops seen so far (start at
+ * 0): where the kernel tells, what it dropped since is counted too.
  */
 int
-udp_recv_batch(int fd, struct udp_msg **msgs, struct stats *st)
+udp_recv_batch(int fd, struct udp_msg **msgs, struct stats *st,
+    uint32_t *drops)
 {
+	static struct iovec	iov[UDP_BATCH];
 #ifdef HAVE_RECVMMSG
 	static struct mmsghdr	mm[UDP_BATCH];
-	static struct iovec	iov[UDP_BATCH];
+#else
+	struct msghdr		m;
+	ssize_t			r;
 #endif
 	int			n;
 
+#if !HAVE_DECL_SO_RXQ_OVFL
+	(void)drops;
+#endif
 	*msgs = udp_rx;
 #ifdef HAVE_RECVMMSG
 	int			i;
 
-	for (i = 0; i < UDP_BATCH; i++) {
-		iov[i].iov_base = udp_rxbuf[i];
-		iov[i].iov_len = sizeof udp_rxbuf[i];
-		memset(&mm[i].msg_hdr, 0, sizeof mm[i].msg_hdr);
-		mm[i].msg_hdr.msg_iov = &iov[i];
-		mm[i].msg_hdr.msg_iovlen = 1;
-		mm[i].msg_hdr.msg_name = &udp_rx[i].from;
-		mm[i].msg_hdr.msg_namelen = sizeof udp_rx[i].from;
-	}
+	for (i = 0; i < UDP_BATCH; i++)
+		udp_rx_slot(&mm[i].msg_hdr, &iov[i], i);
 	for (;;) {
 		n = recvmmsg(fd, mm, UDP_BATCH, MSG_DONTWAIT, NULL);
 		if (n >= 0)
@@ -111,18 +168,22 @@ udp_recv_batch(int fd, struct udp_msg **msgs, struct stats *st)
 		udp_rx[i].buf = udp_rxbuf[i];
 		udp_rx[i].len = mm[i].msg_len;
 		udp_rx[i].fromlen = mm[i].msg_hdr.msg_namelen;
+#if HAVE_DECL_SO_RXQ_OVFL
+		udp_count_drops(&mm[i].msg_hdr, drops, st);
+#endif
 	}
 	return (n);
 #else
-	ssize_t			r;
-
 	for (n = 0; n < UDP_BATCH; ) {
-		udp_rx[n].fromlen = sizeof udp_rx[n].from;
-		r = recvfrom(fd, udp_rxbuf[n], sizeof udp_rxbuf[n], 0,
-		    (struct sockaddr *)&udp_rx[n].from, &udp_rx[n].fromlen);
+		udp_rx_slot(&m, &iov[n], n);
+		r = recvmsg(fd, &m, 0);
 		if (r >= 0) {
 			udp_rx[n].buf = udp_rxbuf[n];
 			udp_rx[n].len = (size_t)r;
+			udp_rx[n].fromlen = m.msg_namelen;
+#if HAVE_DECL_SO_RXQ_OVFL
+			udp_count_drops(&m, drops, st);
+#endif
 			n++;
 			continue;
 		}

@@ -8,6 +8,8 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 
+#include <stdint.h>
+
 struct stats;
 
 /* Big enough for any UDP payload, IPv4 or IPv6. */
@@ -25,7 +27,8 @@ struct udp_msg {
 
 /* udp.c */
 int		 udp_open(const struct sockaddr *, socklen_t, size_t, int);
-int		 udp_recv_batch(int, struct udp_msg **, struct stats *);
+int		 udp_recv_batch(int, struct udp_msg **, struct stats *,
+		    uint32_t *);
 void		 udp_sendq_add(int, const void *, size_t,
 		    const struct sockaddr *, socklen_t, struct stats *);
 void		 udp_sendq_flush(void);

@@ -141,12 +141,13 @@ START_TEST(test_recv_batch)
 	struct udp_msg		*msgs;
 	struct stats		 st;
 	struct pollfd		 pfd;
+	uint32_t		 drops = 0;
 	int			 rfd, sfd, n, i;
 
 	memset(&st, 0, sizeof st);
 	rfd = bound(&rx);
 	sfd = bound(&tx);
-	ck_assert_int_eq(udp_recv_batch(rfd, &msgs, &st), 0);
+	ck_assert_int_eq(udp_recv_batch(rfd, &msgs, &st, &drops), 0);
 	for (i = 0; i < UDP_BATCH + 3; i++) {
 		payload(data[i], (size_t)i + 1, (unsigned int)i);
 		ck_assert_int_eq(sendto(sfd, data[i], (size_t)i + 1, 0,
@@ -155,7 +156,7 @@ START_TEST(test_recv_batch)
 	pfd.fd = rfd;
 	pfd.events = POLLIN;
 	ck_assert_int_eq(poll(&pfd, 1, WAIT_MS), 1);
-	n = udp_recv_batch(rfd, &msgs, &st);
+	n = udp_recv_batch(rfd, &msgs, &st, &drops);
 	ck_assert_int_eq(n, UDP_BATCH);
 	for (i = 0; i < n; i++) {
 		ck_assert_uint_eq(msgs[i].len, (size_t)i + 1);
@@ -163,13 +164,69 @@ START_TEST(test_recv_batch)
 		ck_assert_int_eq(((struct sockaddr_in *)&msgs[i].from)->sin_port,
 		    tx.sin_port);
 	}
-	ck_assert_int_eq(udp_recv_batch(rfd, &msgs, &st), 3);
+	ck_assert_int_eq(udp_recv_batch(rfd, &msgs, &st, &drops), 3);
 	ck_assert_mem_eq(msgs[2].buf, data[UDP_BATCH + 2], UDP_BATCH + 3);
-	ck_assert_int_eq(udp_recv_batch(rfd, &msgs, &st), 0);
+	ck_assert_int_eq(udp_recv_batch(rfd, &msgs, &st, &drops), 0);
+	ck_assert_uint_eq(st.drop_udp_receive, 0);
 	close(rfd);
 	close(sfd);
 }
 END_TEST
+
+#if HAVE_DECL_SO_RXQ_OVFL
+/*
+ * Datagrams the kernel drops because the receive buffer is full are
+ * counted when the next ones are read: sent = read + counted, exactly,
+ * and each socket's count is its own.
+ */
+START_TEST(test_recv_drops_counted)
+{
+	static unsigned char	 data[1000];
+	struct sockaddr_in	 rx, tx;
+	struct udp_msg		*msgs;
+	struct stats		 st;
+	struct pollfd		 pfd = { -1, POLLIN, 0 };
+	uint32_t		 drops = 0;
+	int			 rfd, sfd, small = 4096, i, n, round;
+	uint64_t		 got = 0, sent = 0;
+
+	memset(&st, 0, sizeof st);
+	rfd = bound(&rx);
+	sfd = bound(&tx);
+	/* A small buffer (the kernel makes it at least a few KB). */
+	ck_assert_int_eq(setsockopt(rfd, SOL_SOCKET, SO_RCVBUF, &small,
+	    sizeof small), 0);
+	for (round = 0; round < 2; round++) {
+		/* Far more than the buffer holds, nothing read meanwhile. */
+		for (i = 0; i < 200; i++) {
+			payload(data, sizeof data, (unsigned int)i);
+			ck_assert_int_eq(sendto(sfd, data, sizeof data, 0,
+			    (struct sockaddr *)&rx, sizeof rx), sizeof data);
+			sent++;
+		}
+		pfd.fd = rfd;
+		ck_assert_int_eq(poll(&pfd, 1, WAIT_MS), 1);
+		while ((n = udp_recv_batch(rfd, &msgs, &st, &drops)) > 0)
+			got += (uint64_t)n;
+		ck_assert_int_eq(n, 0);
+		/* One more datagram brings the count past the last drop. */
+		ck_assert_int_eq(sendto(sfd, "x", 1, 0, (struct sockaddr *)&rx,
+		    sizeof rx), 1);
+		sent++;
+		ck_assert_int_eq(poll(&pfd, 1, WAIT_MS), 1);
+		ck_assert_int_eq(udp_recv_batch(rfd, &msgs, &st, &drops), 1);
+		got++;
+		ck_assert_uint_gt(st.drop_udp_receive, 0);
+		ck_assert_msg(got + st.drop_udp_receive == sent, "round %d: "
+		    "%llu sent, %llu read, %llu counted as dropped", round,
+		    (unsigned long long)sent, (unsigned long long)got,
+		    (unsigned long long)st.drop_udp_receive);
+	}
+	close(rfd);
+	close(sfd);
+}
+END_TEST
+#endif
 
 static Suite *
 udp_suite(void)
@@ -179,6 +236,9 @@ udp_suite(void)
 
 	tcase_add_test(tc, test_sendq_whole_in_order);
 	tcase_add_test(tc, test_recv_batch);
+#if HAVE_DECL_SO_RXQ_OVFL
+	tcase_add_test(tc, test_recv_drops_counted);
+#endif
 	suite_add_tcase(s, tc);
 	return (s);
 }
