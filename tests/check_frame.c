@@ -1175,15 +1175,20 @@ rec_flush(void *arg)
 	rec->flushes++;
 }
 
-/* DELIVER_FRAMES frames into dwire; ends[i] is where frame i ends. */
+/*
+ * A fresh recorder for framing fr, and DELIVER_FRAMES frames in it into
+ * dwire; ends[i] is where frame i ends. Returns their length.
+ */
 static size_t
-dencode(enum framing fr, size_t *ends)
+dstart(struct recorder *rec, enum framing fr, size_t *ends)
 {
 	struct evbuffer		*enc = evbuffer_new();
 	struct sockaddr_storage	 ss;
 	unsigned char		 payload[1500];
 	size_t			 i, total;
 
+	memset(rec, 0, sizeof *rec);
+	rec->fr = fr;
 	for (i = 0; i < DELIVER_FRAMES; i++) {
 		make_sa(&ss, "192.0.2.7", (uint16_t)(1000 + i));
 		fill(payload, dsize(i), (unsigned int)i);
@@ -1198,6 +1203,13 @@ dencode(enum framing fr, size_t *ends)
 	return (total);
 }
 
+/* frame_deliver_all over b, into the recorder. */
+static enum frame_result
+deliver(struct evbuffer *b, struct recorder *rec)
+{
+	return (frame_deliver_all(b, rec->fr, rec_frame, rec_flush, rec));
+}
+
 /*
  * Three pieces: the first ends on a frame boundary, the second in the
  * middle of frame 6. Only frame 6 may be copied; the rest are read in
@@ -1210,9 +1222,7 @@ START_TEST(test_deliver_in_place)
 	struct recorder	 rec;
 	size_t		 ends[DELIVER_FRAMES], total, cut1, cut2, i;
 
-	memset(&rec, 0, sizeof rec);
-	rec.fr = fr;
-	total = dencode(fr, ends);
+	total = dstart(&rec, fr, ends);
 	cut1 = ends[3];
 	cut2 = ends[5] + 3;	/* inside frame 6's length field */
 	ck_assert_int_eq(evbuffer_add_reference(b, dwire, cut1, NULL, NULL), 0);
@@ -1221,8 +1231,7 @@ START_TEST(test_deliver_in_place)
 	ck_assert_int_eq(evbuffer_add_reference(b, dwire + cut2, total - cut2,
 	    NULL, NULL), 0);
 
-	ck_assert_int_eq(frame_deliver_all(b, fr, rec_frame, rec_flush, &rec),
-	    FRAME_PARTIAL);
+	ck_assert_int_eq(deliver(b, &rec), FRAME_PARTIAL);
 	ck_assert_uint_eq(rec.n, DELIVER_FRAMES);
 	ck_assert_uint_eq(rec.malformed, 0);
 	ck_assert_uint_eq(rec.unflushed, 0);
@@ -1245,14 +1254,11 @@ START_TEST(test_deliver_bytewise)
 	struct recorder	 rec;
 	size_t		 ends[DELIVER_FRAMES], total, i;
 
-	memset(&rec, 0, sizeof rec);
-	rec.fr = fr;
-	total = dencode(fr, ends);
+	total = dstart(&rec, fr, ends);
 	for (i = 0; i < total; i++)
 		ck_assert_int_eq(evbuffer_add_reference(b, dwire + i, 1, NULL,
 		    NULL), 0);
-	ck_assert_int_eq(frame_deliver_all(b, fr, rec_frame, rec_flush, &rec),
-	    FRAME_PARTIAL);
+	ck_assert_int_eq(deliver(b, &rec), FRAME_PARTIAL);
 	ck_assert_uint_eq(rec.n, DELIVER_FRAMES);
 	ck_assert_uint_eq(rec.unflushed, 0);
 	ck_assert_uint_eq(evbuffer_get_length(b), 0);
@@ -1268,22 +1274,18 @@ START_TEST(test_deliver_partial_tail)
 	struct recorder	 rec;
 	size_t		 ends[DELIVER_FRAMES], total, cut, left;
 
-	memset(&rec, 0, sizeof rec);
-	rec.fr = fr;
-	total = dencode(fr, ends);
+	total = dstart(&rec, fr, ends);
 	cut = ends[DELIVER_FRAMES - 2] + 1;
 	left = total - 1 - cut;		/* all but the last byte */
 	ck_assert_int_eq(evbuffer_add_reference(b, dwire, cut, NULL, NULL), 0);
 	ck_assert_int_eq(evbuffer_add_reference(b, dwire + cut, left, NULL,
 	    NULL), 0);
-	ck_assert_int_eq(frame_deliver_all(b, fr, rec_frame, rec_flush, &rec),
-	    FRAME_PARTIAL);
+	ck_assert_int_eq(deliver(b, &rec), FRAME_PARTIAL);
 	ck_assert_uint_eq(rec.n, DELIVER_FRAMES - 1);
 	ck_assert_uint_eq(evbuffer_get_length(b), total - 1 -
 	    ends[DELIVER_FRAMES - 2]);
 	ck_assert_int_eq(evbuffer_add(b, dwire + total - 1, 1), 0);
-	ck_assert_int_eq(frame_deliver_all(b, fr, rec_frame, rec_flush, &rec),
-	    FRAME_PARTIAL);
+	ck_assert_int_eq(deliver(b, &rec), FRAME_PARTIAL);
 	ck_assert_uint_eq(rec.n, DELIVER_FRAMES);
 	ck_assert_uint_eq(evbuffer_get_length(b), 0);
 	evbuffer_free(b);
@@ -1303,17 +1305,14 @@ START_TEST(test_deliver_bad)
 	unsigned char	 bad[9] = { 5, 0, 0, 0, 1, 2, 3, 4, 5 };
 	unsigned char	 huge[4];
 
-	memset(&rec, 0, sizeof rec);
-	rec.fr = FRAMING_FLOW;
-	total = dencode(FRAMING_FLOW, ends);
+	total = dstart(&rec, FRAMING_FLOW, ends);
 	le32(huge, 18 + 65536);
 	evbuffer_add(b, dwire, ends[1]);
 	evbuffer_add(b, bad, sizeof bad);
 	evbuffer_add(b, dwire + ends[1], total - ends[1]);
 	evbuffer_add(b, huge, sizeof huge);
 	evbuffer_add(b, dwire, 100);
-	ck_assert_int_eq(frame_deliver_all(b, FRAMING_FLOW, rec_frame,
-	    rec_flush, &rec), FRAME_OVERSIZED);
+	ck_assert_int_eq(deliver(b, &rec), FRAME_OVERSIZED);
 	ck_assert_uint_eq(rec.n, DELIVER_FRAMES);
 	ck_assert_uint_eq(rec.malformed, 1);
 	ck_assert_uint_eq(rec.unflushed, 0);
