@@ -17,9 +17,14 @@
 #include "link.h"
 #include "stats.h"
 
-/* Our reads: this much each, this many per wakeup at most. */
+/*
+ * Our reads: this much each, this many per wakeup at most. One read per
+ * wakeup lets the UDP sockets be read between reads: a flushed queue
+ * whose frames all went out in one wakeup would have the server's
+ * answers overflow our UDP socket before we came back to read it.
+ */
 #define LINK_READ_SIZE		(64 * 1024)
-#define LINK_READ_ROUNDS	4
+#define LINK_READ_ROUNDS	1
 
 struct link {
 	struct event_base	*base;

@@ -41,7 +41,7 @@ struct options {
 	size_t			nallow;
 };
 
-#define OPTIONS_QUEUE_SIZE	(1024 * 1024)
+#define OPTIONS_QUEUE_SIZE	(4 * 1024 * 1024)
 #define OPTIONS_BACKOFF_MIN_MS	100
 #define OPTIONS_BACKOFF_MAX_MS	5000
 #define OPTIONS_KEEPALIVE_S	30

@@ -240,19 +240,24 @@ peer_flow_readcb(struct flow *flow, void *arg)
 {
 	struct peer	*peer = arg;
 	struct udp_msg	*msgs;
-	int		 i, n;
+	int		 i, n = UDP_BATCH, round;
 	char		 a[ADDR_STRLEN];
 
-	if ((n = udp_recv_batch(flow_fd(flow), &msgs,
-	    link_stats(peer->link), flow_rx_drops(flow))) <= 0)
-		return;
-	flow_touch(flow);
-	for (i = 0; i < n; i++) {
-		if (log_debug_enabled())
-			log_debug("flow %s (peer %s): %zu bytes <- server",
-			    addr_fmt(flow_client(flow), a, sizeof a),
-			    link_peer(peer->link), msgs[i].len);
-		link_send(peer->link, flow_client(flow), msgs[i].buf,
-		    msgs[i].len);
+	/* Until the socket is empty, as tunnel.c reads its own. */
+	for (round = 0; round < UDP_READ_ROUNDS && n == UDP_BATCH &&
+	    !link_paused(peer->link); round++) {
+		if ((n = udp_recv_batch(flow_fd(flow), &msgs,
+		    link_stats(peer->link), flow_rx_drops(flow))) <= 0)
+			return;
+		flow_touch(flow);
+		for (i = 0; i < n; i++) {
+			if (log_debug_enabled())
+				log_debug("flow %s (peer %s): %zu bytes <- "
+				    "server", addr_fmt(flow_client(flow), a,
+				    sizeof a), link_peer(peer->link),
+				    msgs[i].len);
+			link_send(peer->link, flow_client(flow), msgs[i].buf,
+			    msgs[i].len);
+		}
 	}
 }

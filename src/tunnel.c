@@ -57,6 +57,7 @@ struct tunnel {
 };
 
 static void	tunnel_udp_readcb(evutil_socket_t, short, void *);
+static void	tunnel_udp_batch(struct tunnel *, struct udp_msg *, int);
 static void	tunnel_framecb(struct link *, const struct frame *, void *);
 static void	tunnel_pausecb(struct link *, int, void *);
 static void	tunnel_flushcb(struct link *, void *);
@@ -313,8 +314,9 @@ tunnel_log_stats(struct tunnel *t)
 }
 
 /*
- * Datagrams in on the bound socket: read a batch, frame each onto the
- * link. In auto mode each client is a flow, made on its first datagram.
+ * Datagrams in on the bound socket: read batches until the socket is
+ * empty (or backpressure stops us), framing each datagram onto the link.
+ * In auto mode each client is a flow, made on its first datagram.
  */
 static void
 tunnel_udp_readcb(evutil_socket_t fd, short events, void *arg)
@@ -322,17 +324,30 @@ tunnel_udp_readcb(evutil_socket_t fd, short events, void *arg)
 	struct tunnel	*t = arg;
 	struct stats	*st = link_stats(t->link);
 	struct udp_msg	*msgs;
-	struct sockaddr	*sa;
-	struct flow	*flow;
-	int		 i, n;
-	char		 a[ADDR_STRLEN];
+	int		 n, round;
 
 	(void)events;
-	if ((n = udp_recv_batch(fd, &msgs, st, &t->udp_drops)) < 0) {
-		if (log_ratelimit(&t->udp_rl))
-			log_warn("udp receive");
-		return;
+	for (round = 0; round < UDP_READ_ROUNDS && t->udp_reading; round++) {
+		if ((n = udp_recv_batch(fd, &msgs, st, &t->udp_drops)) < 0) {
+			if (log_ratelimit(&t->udp_rl))
+				log_warn("udp receive");
+			return;
+		}
+		tunnel_udp_batch(t, msgs, n);
+		if (n < UDP_BATCH)
+			return;
 	}
+}
+
+/* One batch from the bound socket onto the link. */
+static void
+tunnel_udp_batch(struct tunnel *t, struct udp_msg *msgs, int n)
+{
+	struct sockaddr	*sa;
+	struct flow	*flow;
+	int		 i;
+	char		 a[ADDR_STRLEN];
+
 	for (i = 0; i < n; i++) {
 		sa = (struct sockaddr *)&msgs[i].from;
 		if (t->flows != NULL) {

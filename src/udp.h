@@ -14,8 +14,15 @@ struct stats;
 
 /* Big enough for any UDP payload, IPv4 or IPv6. */
 #define UDP_MAX_PAYLOAD		65535
-/* Datagrams taken per receive call, and per wakeup at most. */
+/* Datagrams taken per receive call. */
 #define UDP_BATCH		16
+/*
+ * Receive calls per wakeup at most: a socket is read until it is empty
+ * or this many batches are in, so that a burst of replies (the server
+ * answering a queue just flushed) is taken as fast as the link hands
+ * datagrams out, and not left to overflow the socket's buffer.
+ */
+#define UDP_READ_ROUNDS		32
 
 /* One received datagram; buf is valid until the next udp_recv_batch(). */
 struct udp_msg {
