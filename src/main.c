@@ -18,6 +18,7 @@
 #include "log.h"
 #include "notify.h"
 #include "options.h"
+#include "tcp.h"
 #include "tunnel.h"
 
 /* How long a shutdown may spend writing out what is already framed. */
@@ -127,6 +128,11 @@ main(int argc, char *argv[])
 		return (2);
 	case OPTIONS_RUN:
 		break;
+	}
+	/* Refused now, not by every link: the limits are the system's. */
+	if (tcp_keepalive_check(opts.keepalive_s, err, sizeof err) != 0) {
+		fprintf(stderr, "udp-over-tcp: %s\n", err);
+		return (2);
 	}
 	log_init("udp-over-tcp", opts.verbosity, opts.syslog_facility);
 

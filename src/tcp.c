@@ -10,52 +10,117 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "log.h"
 #include "sockbuf.h"
 #include "tcp.h"
 
-static void
-tcp_setint(int fd, int level, int name, int value, const char *what)
+/*
+ * The most seconds Linux takes for the keepalive idle time and interval
+ * (its MAX_TCP_KEEPIDLE and MAX_TCP_KEEPINTVL); the BSDs and macOS take
+ * more. A budget past twice this is still met: the probes make up the
+ * rest of it.
+ */
+#define TCP_KEEP_MAX_S		32767
+#define TCP_KEEP_PROBES		3
+
+static int
+tcp_setint(int fd, int level, int name, int value, const char *what,
+    const char **failed)
 {
-	if (setsockopt(fd, level, name, &value, sizeof value) != 0)
+	if (setsockopt(fd, level, name, &value, sizeof value) == 0)
+		return (0);
+	if (failed != NULL)
+		*failed = what;
+	else
 		log_warn("setsockopt %s", what);
+	return (-1);
 }
 
 /*
- * budget_s is how long a silent peer may stay silent before the link is
- * declared dead: idle for half of it, then three probes over the rest.
- * bufsize, when not 0, fixes the socket buffers (--tcp-buffer).
+ * A silent peer is dead after budget_s: idle for half of it, then
+ * TCP_KEEP_PROBES probes over the rest, each part within what the
+ * system takes. With failed set, the first refused option is named
+ * there instead of logged. Returns -1 if any was refused.
  */
-void
-tcp_tune(int fd, unsigned int budget_s, size_t bufsize)
+static int
+tcp_keepalive(int fd, unsigned int budget_s, const char **failed)
 {
-	int	idle, intvl;
+	int	idle, intvl, rc = 0;
 
-	/* A tunnel for interactive UDP must not add Nagle's delay. */
-	tcp_setint(fd, IPPROTO_TCP, TCP_NODELAY, 1, "TCP_NODELAY");
-	sockbuf_set(fd, bufsize, 1, "--tcp-buffer");
-	if (budget_s == 0)
-		return;
-
-	idle = budget_s / 2 > 0 ? (int)budget_s / 2 : 1;
-	intvl = ((int)budget_s - idle) / 3 > 0 ? ((int)budget_s - idle) / 3 : 1;
-	tcp_setint(fd, SOL_SOCKET, SO_KEEPALIVE, 1, "SO_KEEPALIVE");
+	idle = budget_s / 2 > 0 ? (int)(budget_s / 2) : 1;
+	if (idle > TCP_KEEP_MAX_S)
+		idle = TCP_KEEP_MAX_S;
+	intvl = ((int)budget_s - idle) / TCP_KEEP_PROBES;
+	if (intvl < 1)
+		intvl = 1;
+	if (intvl > TCP_KEEP_MAX_S)
+		intvl = TCP_KEEP_MAX_S;
+	rc |= tcp_setint(fd, SOL_SOCKET, SO_KEEPALIVE, 1, "SO_KEEPALIVE",
+	    failed);
 #if HAVE_DECL_TCP_KEEPIDLE
-	tcp_setint(fd, IPPROTO_TCP, TCP_KEEPIDLE, idle, "TCP_KEEPIDLE");
+	rc |= tcp_setint(fd, IPPROTO_TCP, TCP_KEEPIDLE, idle, "TCP_KEEPIDLE",
+	    failed);
 #elif HAVE_DECL_TCP_KEEPALIVE
-	tcp_setint(fd, IPPROTO_TCP, TCP_KEEPALIVE, idle, "TCP_KEEPALIVE");
+	rc |= tcp_setint(fd, IPPROTO_TCP, TCP_KEEPALIVE, idle,
+	    "TCP_KEEPALIVE", failed);
 #endif
 #if HAVE_DECL_TCP_KEEPINTVL
-	tcp_setint(fd, IPPROTO_TCP, TCP_KEEPINTVL, intvl, "TCP_KEEPINTVL");
+	rc |= tcp_setint(fd, IPPROTO_TCP, TCP_KEEPINTVL, intvl,
+	    "TCP_KEEPINTVL", failed);
 #endif
 #if HAVE_DECL_TCP_KEEPCNT
-	tcp_setint(fd, IPPROTO_TCP, TCP_KEEPCNT, 3, "TCP_KEEPCNT");
+	rc |= tcp_setint(fd, IPPROTO_TCP, TCP_KEEPCNT, TCP_KEEP_PROBES,
+	    "TCP_KEEPCNT", failed);
 #endif
 #if HAVE_DECL_TCP_USER_TIMEOUT
 	/* Also covers data sent but never acknowledged, which keepalive
 	 * does not probe. */
-	tcp_setint(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, (int)budget_s * 1000,
-	    "TCP_USER_TIMEOUT");
+	rc |= tcp_setint(fd, IPPROTO_TCP, TCP_USER_TIMEOUT,
+	    (int)budget_s * 1000, "TCP_USER_TIMEOUT", failed);
 #endif
+	(void)idle;
 	(void)intvl;
+	return (rc);
+}
+
+/*
+ * bufsize, when not 0, fixes the socket buffers (--tcp-buffer);
+ * budget_s, when not 0, is the dead-peer budget (--keepalive).
+ */
+void
+tcp_tune(int fd, unsigned int budget_s, size_t bufsize)
+{
+	/* A tunnel for interactive UDP must not add Nagle's delay. */
+	tcp_setint(fd, IPPROTO_TCP, TCP_NODELAY, 1, "TCP_NODELAY", NULL);
+	sockbuf_set(fd, bufsize, 1, "--tcp-buffer");
+	if (budget_s > 0)
+		(void)tcp_keepalive(fd, budget_s, NULL);
+}
+
+/*
+ * At start-up: will this system take the keepalive settings for
+ * budget_s on every link? If not, err says which one it refused.
+ */
+int
+tcp_keepalive_check(unsigned int budget_s, char *err, size_t len)
+{
+	const char	*failed = NULL;
+	int		 fd, rc;
+
+	if (budget_s == 0)
+		return (0);
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1 &&
+	    (fd = socket(AF_INET6, SOCK_STREAM, 0)) == -1)
+		return (0);	/* no socket to ask: each link will say */
+	rc = tcp_keepalive(fd, budget_s, &failed);
+	if (rc != 0)
+		snprintf(err, len, "--keepalive %u: the system refuses it "
+		    "(%s: %s)", budget_s, failed, strerror(errno));
+	close(fd);
+	return (rc);
 }
