@@ -64,6 +64,8 @@ link_new(struct event_base *base, struct evdns_base *dns,
 	snprintf(link->peer, sizeof link->peer, "(no peer)");
 	if ((link->queue = evbuffer_new()) == NULL ||
 	    (link->in = evbuffer_new()) == NULL ||
+	    (link->queue_ledger = ledger_new()) == NULL ||
+	    (link->out_ledger = ledger_new()) == NULL ||
 	    (link->push_ev = event_new(base, -1, 0, link_pushcb, link)) ==
 	    NULL ||
 	    (link->timer = evtimer_new(base, link_timercb, link)) == NULL) {
@@ -94,6 +96,8 @@ link_free(struct link *link)
 		evbuffer_free(link->queue);
 	if (link->in != NULL)
 		evbuffer_free(link->in);
+	ledger_free(link->queue_ledger);
+	ledger_free(link->out_ledger);
 	if (link->push_ev != NULL)
 		event_free(link->push_ev);
 	free(link->host);
@@ -124,7 +128,30 @@ link_peer(const struct link *link)
 struct stats *
 link_stats(struct link *link)
 {
+	if (link->bev != NULL)
+		link_out_sync(link);
 	return (&link->stats);
+}
+
+/*
+ * The program is stopping: what is still queued, or framed and not yet
+ * taken by the system, will never be sent. Count it, once.
+ */
+void
+link_discard(struct link *link)
+{
+	if (link->bev != NULL) {
+		link_out_sync(link);
+		link->stats.drop_exit += ledger_frames(link->out_ledger);
+		ledger_clear(link->out_ledger);
+		link->out_seen = 0;
+		evbuffer_drain(bufferevent_get_output(link->bev),
+		    evbuffer_get_length(bufferevent_get_output(link->bev)));
+	}
+	link->stats.drop_exit += link->queue_frames;
+	evbuffer_drain(link->queue, evbuffer_get_length(link->queue));
+	ledger_clear(link->queue_ledger);
+	link->queue_frames = 0;
 }
 
 /* Bytes framed for the peer and not yet written to the socket. */
@@ -388,7 +415,11 @@ link_up(struct link *link, const char *why)
 		log_verbose("link %s: flushing %zu queued frames (%zu bytes)",
 		    link->peer, link->queue_frames,
 		    evbuffer_get_length(link->queue));
-		link->stats.tcp_out += link->queue_frames;
+		link->out_seen += evbuffer_get_length(link->queue);
+		if (ledger_append(link->out_ledger, link->queue_ledger) != 0) {
+			link_down(link, "out of memory");
+			return;
+		}
 		evbuffer_add_buffer(out, link->queue);
 		link->queue_frames = 0;
 		event_active(link->push_ev, 0, 0);
@@ -416,8 +447,11 @@ link_drop_connection(struct link *link)
 	evbuffer_drain(link->in, evbuffer_get_length(link->in));
 	if (link->bev == NULL)
 		return;
-	link->stats.drop_unsent_bytes +=
-	    evbuffer_get_length(bufferevent_get_output(link->bev));
+	/* Frames the system did not take whole are lost with it. */
+	link_out_sync(link);
+	link->stats.drop_unsent += ledger_frames(link->out_ledger);
+	ledger_clear(link->out_ledger);
+	link->out_seen = 0;
 	bufferevent_free(link->bev);
 	link->bev = NULL;
 	link->writing = 0;

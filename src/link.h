@@ -63,6 +63,7 @@ void		 link_free(struct link *);
 void		 link_connect(struct link *, const char *, uint16_t);
 void		 link_attach(struct link *, int, const struct sockaddr *);
 void		 link_close(struct link *, const char *);
+void		 link_discard(struct link *);
 int		 link_send(struct link *, const struct sockaddr *,
 		    const void *, size_t);
 enum link_state	 link_state(const struct link *);

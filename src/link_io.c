@@ -53,6 +53,7 @@ link_pushcb(evutil_socket_t fd, short events, void *arg)
 		evbuffer_unfreeze(out, 1);
 		(void)evbuffer_write(out, bufferevent_getfd(link->bev));
 		evbuffer_freeze(out, 1);
+		link_out_sync(link);
 	}
 	if (evbuffer_get_length(out) > 0) {
 		/* Full socket, or an error the bufferevent will report. */
@@ -60,6 +61,21 @@ link_pushcb(evutil_socket_t fd, short events, void *arg)
 		bufferevent_enable(link->bev, EV_WRITE);
 	} else if (link->paused)
 		link_pause(link, 0);
+}
+
+/*
+ * What the system took of the output since we last looked: each frame
+ * it took whole counts as sent.
+ */
+void
+link_out_sync(struct link *link)
+{
+	size_t	now = evbuffer_get_length(bufferevent_get_output(link->bev));
+
+	if (now < link->out_seen)
+		link->stats.tcp_out += ledger_consume(link->out_ledger,
+		    link->out_seen - now);
+	link->out_seen = now;
 }
 
 /*
@@ -76,11 +92,16 @@ link_send(struct link *link, const struct sockaddr *src, const void *buf,
 
 	link->stats.udp_in++;
 	link->stats.udp_in_bytes += len;
+	wire = frame_header_len(link->cfg.framing) + len;
 	if (link->state == LINK_UP) {
 		out = bufferevent_get_output(link->bev);
-		if (frame_encode(out, link->cfg.framing, src, buf, len) != 0)
+		if (ledger_add(link->out_ledger, wire) != 0)
 			return (-1);
-		link->stats.tcp_out++;
+		if (frame_encode(out, link->cfg.framing, src, buf, len) != 0) {
+			ledger_unadd(link->out_ledger);
+			return (-1);
+		}
+		link->out_seen += wire;
 		if (!link->writing)
 			event_active(link->push_ev, 0, 0);
 		if (!link->paused &&
@@ -90,7 +111,6 @@ link_send(struct link *link, const struct sockaddr *src, const void *buf,
 		return (0);
 	}
 
-	wire = frame_header_len(link->cfg.framing) + len;
 	if (wire > link->cfg.queue_size) {
 		link->stats.drop_link_down++;
 		return (-1);
@@ -103,11 +123,16 @@ link_send(struct link *link, const struct sockaddr *src, const void *buf,
 		    FRAME_OK)
 			break;	/* cannot happen: we framed it ourselves */
 		evbuffer_drain(link->queue, oldest);
+		(void)ledger_consume(link->queue_ledger, oldest);
 		link->queue_frames--;
 		link->stats.drop_queue_full++;
 	}
-	if (frame_encode(link->queue, link->cfg.framing, src, buf, len) != 0)
+	if (ledger_add(link->queue_ledger, wire) != 0)
 		return (-1);
+	if (frame_encode(link->queue, link->cfg.framing, src, buf, len) != 0) {
+		ledger_unadd(link->queue_ledger);
+		return (-1);
+	}
 	link->queue_frames++;
 	link->stats.queued++;
 	return (0);
@@ -240,6 +265,7 @@ link_writecb(struct bufferevent *bev, void *arg)
 {
 	struct link	*link = arg;
 
+	link_out_sync(link);
 	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
 		bufferevent_disable(bev, EV_WRITE);
 		link->writing = 0;

@@ -14,6 +14,7 @@
 #include <event2/util.h>
 
 #include "addr.h"
+#include "ledger.h"
 #include "link.h"
 #include "stats.h"
 
@@ -45,6 +46,9 @@ struct link {
 
 	struct evbuffer		*queue;		/* frames held while down */
 	size_t			 queue_frames;
+	struct ledger		*queue_ledger;	/* their lengths */
+	struct ledger		*out_ledger;	/* lengths of the output's */
+	size_t			 out_seen;	/* output bytes, last looked */
 
 	/* Connect side only. */
 	char			*host;
@@ -66,6 +70,7 @@ void	link_down(struct link *, const char *);
 void	link_pause(struct link *, int);
 
 /* link_io.c */
+void	link_out_sync(struct link *);
 void	link_readcb(evutil_socket_t, short, void *);
 void	link_pushcb(evutil_socket_t, short, void *);
 void	link_writecb(struct bufferevent *, void *);

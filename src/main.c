@@ -158,6 +158,7 @@ main(int argc, char *argv[])
 	/* A tunnel that cannot start has said why; tear down all the same. */
 	if ((ctx.tunnel = tunnel_new(ctx.base, dns, &opts)) != NULL) {
 		event_base_dispatch(ctx.base);
+		tunnel_discard(ctx.tunnel);
 		tunnel_log_stats(ctx.tunnel);
 		status = 0;
 	}

@@ -117,6 +117,16 @@ peer_stop_input(struct peer_env *env)
 		flow_pause(peer->flows, 1);
 }
 
+/* Stopping: what every peer's link still holds is counted as dropped. */
+void
+peer_discard_all(struct peer_env *env)
+{
+	struct peer	*peer;
+
+	DL_FOREACH(env->peers, peer)
+		link_discard(peer->link);
+}
+
 size_t
 peer_pending(struct peer_env *env)
 {

@@ -41,6 +41,7 @@ struct peer_env {
 void	peer_accept(struct peer_env *, int, const struct sockaddr *);
 void	peer_free_all(struct peer_env *);
 void	peer_stop_input(struct peer_env *);
+void	peer_discard_all(struct peer_env *);
 size_t	peer_pending(struct peer_env *);
 void	peer_log_stats(struct peer_env *);
 

@@ -8,7 +8,7 @@
 struct stats {
 	uint64_t	udp_in;		/* datagrams read from UDP for the link */
 	uint64_t	udp_in_bytes;
-	uint64_t	tcp_out;	/* frames put on the TCP stream */
+	uint64_t	tcp_out;	/* frames the system took whole for the peer */
 	uint64_t	tcp_in;		/* frames taken off the TCP stream */
 	uint64_t	udp_out;	/* datagrams sent on UDP */
 	uint64_t	udp_out_bytes;
@@ -21,7 +21,8 @@ struct stats {
 					   buffer full (where it says) */
 	uint64_t	drop_no_flow;	/* reply for a client with no live flow */
 	uint64_t	drop_no_socket;	/* no socket could be had for a flow */
-	uint64_t	drop_unsent_bytes;	/* TCP output lost with a link */
+	uint64_t	drop_unsent;	/* frames lost with a link's TCP output */
+	uint64_t	drop_exit;	/* frames still held when the program stopped */
 	uint64_t	udp_icmp;	/* ICMP errors reported on UDP sockets */
 	uint64_t	reconnects;
 };

@@ -290,6 +290,15 @@ tunnel_stop_input(struct tunnel *t)
 		listener_pause(t->listener);
 }
 
+/* Stopping for good: what was never sent is counted as dropped. */
+void
+tunnel_discard(struct tunnel *t)
+{
+	if (t->link != NULL)
+		link_discard(t->link);
+	peer_discard_all(&t->peers);
+}
+
 /* Bytes still on their way to the peers. */
 size_t
 tunnel_pending(struct tunnel *t)

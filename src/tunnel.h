@@ -14,6 +14,7 @@ struct tunnel	*tunnel_new(struct event_base *, struct evdns_base *,
 		    const struct options *);
 void		 tunnel_free(struct tunnel *);
 void		 tunnel_stop_input(struct tunnel *);
+void		 tunnel_discard(struct tunnel *);
 size_t		 tunnel_pending(struct tunnel *);
 void		 tunnel_log_stats(struct tunnel *);
 

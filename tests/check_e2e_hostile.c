@@ -543,7 +543,7 @@ stats_line(struct e2e_proc *p, size_t from, size_t end, const char *who,
 		st->udp_send = stats_field(st->line, "udp send");
 		st->no_flow = stats_field(st->line, "no flow");
 		st->no_socket = stats_field(st->line, "no socket");
-		st->unsent = stats_field(st->line, "unsent bytes");
+		st->unsent = stats_field(st->line, "unsent");
 		return (1);
 	}
 	return (0);

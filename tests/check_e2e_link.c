@@ -420,7 +420,7 @@ stats_parse(struct e2e_proc *p, size_t from, struct lstats *st)
 	st->reconnects = stats_field(st->line, "reconnects");
 	st->queue_full = stats_field(st->line, "queue full");
 	st->link_down = stats_field(st->line, "link down");
-	st->unsent = stats_field(st->line, "unsent bytes");
+	st->unsent = stats_field(st->line, "unsent");
 }
 
 /* SIGUSR1 to p, and the counters of the stats line it logs. */

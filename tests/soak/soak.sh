@@ -409,8 +409,8 @@ for s in A B; do
 	tcpout=$(field "$line" "tcp out")
 	tcpin=$(field "$line" "tcp in")
 	udpout=$(field "$line" "udp out")
-	unsent=$(field "$line" "unsent bytes")
-	echo "  reconnects $reconn (kills $kills); udp in - tcp out = $((udpin - tcpout)); tcp out - tcp in = $((tcpout - tcpin)) frames not answered (lost with the killed listen sides, unsent bytes $unsent); tcp in - udp out = $((tcpin - udpout))"
+	unsent=$(field "$line" "unsent")
+	echo "  reconnects $reconn (kills $kills); udp in - tcp out = $((udpin - tcpout)); tcp out - tcp in = $((tcpout - tcpin)) frames not answered (lost with the killed listen sides, unsent $unsent); tcp in - udp out = $((tcpin - udpout))"
 	[ "$((udpin - tcpout))" = 0 ] || bad "connect side $s: $((udpin - tcpout)) datagrams taken but never framed onto a link"
 	[ "$((tcpin - udpout))" = 0 ] || bad "connect side $s: $((tcpin - udpout)) frames received but not delivered"
 	[ "$reconn" -le "$kills" ] 2>/dev/null || bad "connect side $s: $reconn reconnects for $kills kills"
