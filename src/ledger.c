@@ -120,9 +120,9 @@ ledger_bytes(const struct ledger *l)
 	return (l->bytes);
 }
 
-/* Moves every frame of src to the end of dst; src must be untouched. */
+/* Adds every frame of src to the end of dst; src must be untouched. */
 int
-ledger_append(struct ledger *dst, struct ledger *src)
+ledger_copy(struct ledger *dst, const struct ledger *src)
 {
 	size_t	i;
 
@@ -132,6 +132,15 @@ ledger_append(struct ledger *dst, struct ledger *src)
 		if (ledger_add(dst, src->len[(src->head + i) % src->size]) !=
 		    0)
 			return (-1);
+	return (0);
+}
+
+/* Moves every frame of src to the end of dst. */
+int
+ledger_append(struct ledger *dst, struct ledger *src)
+{
+	if (ledger_copy(dst, src) != 0)
+		return (-1);
 	ledger_clear(src);
 	return (0);
 }

@@ -22,6 +22,7 @@ size_t		 ledger_consume(struct ledger *, size_t);
 size_t		 ledger_frames(const struct ledger *);
 size_t		 ledger_bytes(const struct ledger *);
 int		 ledger_append(struct ledger *, struct ledger *);
+int		 ledger_copy(struct ledger *, const struct ledger *);
 void		 ledger_clear(struct ledger *);
 
 #endif

@@ -68,7 +68,9 @@ link_new(struct event_base *base, struct evdns_base *dns,
 	    (link->out_ledger = ledger_new()) == NULL ||
 	    (link->push_ev = event_new(base, -1, 0, link_pushcb, link)) ==
 	    NULL ||
-	    (link->timer = evtimer_new(base, link_timercb, link)) == NULL) {
+	    (link->timer = evtimer_new(base, link_timercb, link)) == NULL ||
+	    (link->settle_timer = evtimer_new(base, link_settle_timercb,
+	    link)) == NULL) {
 		link_free(link);
 		return (NULL);
 	}
@@ -92,6 +94,8 @@ link_free(struct link *link)
 		evutil_freeaddrinfo(link->ai_list);
 	if (link->timer != NULL)
 		event_free(link->timer);
+	if (link->settle_timer != NULL)
+		event_free(link->settle_timer);
 	if (link->queue != NULL)
 		evbuffer_free(link->queue);
 	if (link->in != NULL)
@@ -140,6 +144,7 @@ link_stats(struct link *link)
 void
 link_discard(struct link *link)
 {
+	link_settle_end(link);
 	if (link->bev != NULL) {
 		link_out_sync(link);
 		link->stats.drop_exit += ledger_frames(link->out_ledger);
@@ -410,18 +415,16 @@ link_up(struct link *link, const char *why)
 		return;
 	}
 
+	link_settle_start(link);
 	/* What waited goes out first, in order, before anything newer. */
 	if (link->queue_frames > 0) {
 		log_verbose("link %s: flushing %zu queued frames (%zu bytes)",
 		    link->peer, link->queue_frames,
 		    evbuffer_get_length(link->queue));
-		link->out_seen += evbuffer_get_length(link->queue);
-		if (ledger_append(link->out_ledger, link->queue_ledger) != 0) {
+		if (link_settle_flush(link, out) != 0) {
 			link_down(link, "out of memory");
 			return;
 		}
-		evbuffer_add_buffer(out, link->queue);
-		link->queue_frames = 0;
 		event_active(link->push_ev, 0, 0);
 	}
 	if (link->ever_up)
@@ -447,7 +450,13 @@ link_drop_connection(struct link *link)
 	evbuffer_drain(link->in, evbuffer_get_length(link->in));
 	if (link->bev == NULL)
 		return;
-	/* Frames the system did not take whole are lost with it. */
+	/* Reset at once: all it was sent is queued again. Else frames the
+	 * system did not take whole are lost with it. */
+	if (link->reset)
+		link_settle_requeue(link);
+	else
+		link_settle_end(link);
+	link->reset = 0;
 	link_out_sync(link);
 	link->stats.drop_unsent += ledger_frames(link->out_ledger);
 	ledger_clear(link->out_ledger);
@@ -492,9 +501,12 @@ link_eventcb(struct bufferevent *bev, short events, void *arg)
 		    link->state == LINK_CONNECTING ? "connect" : "peer");
 	else if (events & BEV_EVENT_EOF)
 		snprintf(why, sizeof why, "peer closed the connection");
-	else
+	else {
+		if (error == ECONNRESET || error == EPIPE)
+			link->reset = 1;
 		snprintf(why, sizeof why, "%s",
 		    evutil_socket_error_to_string(error));
+	}
 
 	if (link->state == LINK_CONNECTING) {
 		snprintf(link->last_error, sizeof link->last_error, "%s: %s",

@@ -102,6 +102,7 @@ link_send(struct link *link, const struct sockaddr *src, const void *buf,
 			return (-1);
 		}
 		link->out_seen += wire;
+		link_settle_keep(link, src, buf, len, wire);
 		if (!link->writing)
 			event_active(link->push_ev, 0, 0);
 		if (!link->paused &&
@@ -218,6 +219,8 @@ link_read(struct link *link)
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
 		    errno == EINTR))
 			return (0);
+		if (n < 0 && (errno == ECONNRESET || errno == EPIPE))
+			link->reset = 1;
 		snprintf(why, sizeof why, "%s", n == 0 ?
 		    "peer closed the connection" : strerror(errno));
 		link_down(link, why);

@@ -49,6 +49,9 @@ struct link {
 	struct ledger		*queue_ledger;	/* their lengths */
 	struct ledger		*out_ledger;	/* lengths of the output's */
 	size_t			 out_seen;	/* output bytes, last looked */
+	int			 settling;	/* link_settle.c */
+	int			 reset;		/* the peer reset the connection */
+	struct event		*settle_timer;
 
 	/* Connect side only. */
 	char			*host;
@@ -68,6 +71,18 @@ struct link {
 /* link.c */
 void	link_down(struct link *, const char *);
 void	link_pause(struct link *, int);
+
+/* How long a new connect-side connection keeps copies of what it sends. */
+#define LINK_SETTLE_MS		1000
+
+/* link_settle.c */
+void	link_settle_start(struct link *);
+void	link_settle_end(struct link *);
+void	link_settle_timercb(evutil_socket_t, short, void *);
+int	link_settle_flush(struct link *, struct evbuffer *);
+void	link_settle_keep(struct link *, const struct sockaddr *,
+	    const void *, size_t, size_t);
+void	link_settle_requeue(struct link *);
 
 /* link_io.c */
 void	link_out_sync(struct link *);

@@ -25,6 +25,7 @@ struct stats {
 	uint64_t	drop_exit;	/* frames still held when the program stopped */
 	uint64_t	udp_icmp;	/* ICMP errors reported on UDP sockets */
 	uint64_t	reconnects;
+	uint64_t	requeued;	/* sent to a connection that died at once */
 };
 
 /* stats.c */

@@ -1,0 +1,139 @@
+/*
+ * link_settle.c - the first moments of a connect-side connection. The
+ * wire format has no acknowledgement, so nothing tells us whether the
+ * peer read what we sent; a peer that closes at once (a listen side
+ * that died again, a port taken by something else) would silently eat
+ * the queue just flushed into it. So for LINK_SETTLE_MS after coming
+ * up, every frame sent also stays in the queue; if the peer resets the
+ * connection in that time (it closed with our data unread), they are
+ * all queued again for the next one (it may have read some: UDP allows
+ * a duplicate, not a silent loss). A peer that closes cleanly has read
+ * what it was sent. Once the connection has lasted, the copies go.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <sys/uio.h>
+
+#include <event2/buffer.h>
+
+#include "frame.h"
+#include "ledger.h"
+#include "link.h"
+#include "link_private.h"
+#include "log.h"
+
+/* Settling starts as the link comes up, before the queue is flushed. */
+void
+link_settle_start(struct link *link)
+{
+	struct timeval	tv = { LINK_SETTLE_MS / 1000,
+			    (LINK_SETTLE_MS % 1000) * 1000 };
+
+	if (link->host == NULL || link->cfg.queue_size == 0)
+		return;		/* only the connect side dials again */
+	link->settling = 1;
+	evtimer_add(link->settle_timer, &tv);
+}
+
+/*
+ * The connection has lasted (or has carried more than the queue can
+ * hold): what it was sent stays sent.
+ */
+void
+link_settle_end(struct link *link)
+{
+	if (!link->settling)
+		return;
+	link->settling = 0;
+	evtimer_del(link->settle_timer);
+	evbuffer_drain(link->queue, evbuffer_get_length(link->queue));
+	ledger_clear(link->queue_ledger);
+	link->queue_frames = 0;
+}
+
+void
+link_settle_timercb(evutil_socket_t fd, short events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	link_settle_end(arg);
+}
+
+/*
+ * The queue goes out, and stays: out gets a copy, frame lengths and
+ * all. Returns -1 when memory ran out (the caller drops the link).
+ */
+int
+link_settle_flush(struct link *link, struct evbuffer *out)
+{
+	struct evbuffer_iovec	*v;
+	int			 n, i, rc = 0;
+
+	if (!link->settling) {
+		if (ledger_append(link->out_ledger, link->queue_ledger) != 0)
+			return (-1);
+		link->out_seen += evbuffer_get_length(link->queue);
+		evbuffer_add_buffer(out, link->queue);
+		link->queue_frames = 0;
+		return (0);
+	}
+	if (ledger_copy(link->out_ledger, link->queue_ledger) != 0)
+		return (-1);
+	n = evbuffer_peek(link->queue, -1, NULL, NULL, 0);
+	if ((v = calloc((size_t)n, sizeof *v)) == NULL)
+		return (-1);
+	n = evbuffer_peek(link->queue, -1, NULL, v, n);
+	for (i = 0; i < n && rc == 0; i++)
+		rc = evbuffer_add(out, v[i].iov_base, v[i].iov_len);
+	free(v);
+	link->out_seen += evbuffer_get_length(link->queue);
+	return (rc);
+}
+
+/* A frame just sent while settling: keep a copy, while it fits. */
+void
+link_settle_keep(struct link *link, const struct sockaddr *src,
+    const void *buf, size_t len, size_t wire)
+{
+	if (!link->settling)
+		return;
+	if (evbuffer_get_length(link->queue) + wire > link->cfg.queue_size ||
+	    ledger_add(link->queue_ledger, wire) != 0) {
+		link_settle_end(link);
+		return;
+	}
+	if (frame_encode(link->queue, link->cfg.framing, src, buf, len) !=
+	    0) {
+		ledger_unadd(link->queue_ledger);
+		link_settle_end(link);
+		return;
+	}
+	link->queue_frames++;
+}
+
+/*
+ * The peer reset the connection while settling: everything it was sent is still
+ * in the queue, in order, for the next one. What it had been counted
+ * as sent no longer is; the output left is part of the copy, not lost.
+ */
+void
+link_settle_requeue(struct link *link)
+{
+	size_t	sent;
+
+	if (!link->settling)
+		return;
+	link->settling = 0;
+	evtimer_del(link->settle_timer);
+	link_out_sync(link);
+	sent = link->queue_frames - ledger_frames(link->out_ledger);
+	link->stats.tcp_out -= sent;
+	link->stats.requeued += link->queue_frames;
+	ledger_clear(link->out_ledger);
+	link->out_seen = 0;
+	if (link->queue_frames > 0)
+		log_verbose("link %s: the connection lasted less than %d ms; "
+		    "its %zu frames are queued again", link->peer,
+		    LINK_SETTLE_MS, link->queue_frames);
+}
