@@ -1184,6 +1184,9 @@ START_TEST(test_outage_flush)
 	    FLUSH_RATE / slow, lost, 100.0 * lost / sent, cst.line, lst.line);
 	require(lost * 100 <= sent, "flush: %" PRIu32 " of %" PRIu32
 	    " datagrams lost, more than 1%%", lost, sent);
+	/* The default queue holds the outage and the reconnect delay. */
+	require(cst.queue_full == 0, "flush: the connect side's queue "
+	    "overflowed: %s", cst.line);
 }
 END_TEST
 
