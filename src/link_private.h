@@ -50,6 +50,7 @@ struct link {
 	struct ledger		*out_ledger;	/* lengths of the output's */
 	size_t			 out_seen;	/* output bytes, last looked */
 	int			 settling;	/* link_settle.c */
+	size_t			 settle_limit;	/* bytes of copies at most */
 	int			 reset;		/* the peer reset the connection */
 	struct event		*settle_timer;
 
@@ -72,8 +73,13 @@ struct link {
 void	link_down(struct link *, const char *);
 void	link_pause(struct link *, int);
 
-/* How long a new connect-side connection keeps copies of what it sends. */
+/*
+ * How long a new connect-side connection keeps copies of what it sends,
+ * and how many bytes of new frames (beyond the queue it flushed) at most:
+ * memory spent only in the first second of a connection.
+ */
 #define LINK_SETTLE_MS		1000
+#define LINK_SETTLE_NEW_BYTES	(256 * 1024)
 
 /* link_settle.c */
 void	link_settle_start(struct link *);

@@ -33,6 +33,10 @@ link_settle_start(struct link *link)
 	if (link->host == NULL || link->cfg.queue_size == 0)
 		return;		/* only the connect side dials again */
 	link->settling = 1;
+	link->settle_limit = evbuffer_get_length(link->queue) +
+	    LINK_SETTLE_NEW_BYTES;
+	if (link->settle_limit > link->cfg.queue_size)
+		link->settle_limit = link->cfg.queue_size;
 	evtimer_add(link->settle_timer, &tv);
 }
 
@@ -91,14 +95,14 @@ link_settle_flush(struct link *link, struct evbuffer *out)
 	return (rc);
 }
 
-/* A frame just sent while settling: keep a copy, while it fits. */
+/* A frame just sent while settling: keep a copy, while they fit. */
 void
 link_settle_keep(struct link *link, const struct sockaddr *src,
     const void *buf, size_t len, size_t wire)
 {
 	if (!link->settling)
 		return;
-	if (evbuffer_get_length(link->queue) + wire > link->cfg.queue_size ||
+	if (evbuffer_get_length(link->queue) + wire > link->settle_limit ||
 	    ledger_add(link->queue_ledger, wire) != 0) {
 		link_settle_end(link);
 		return;
