@@ -332,6 +332,7 @@ link_try_next(struct link *link)
 		bufferevent_setcb(link->bev, NULL, link_writecb,
 		    link_eventcb, link);
 		bufferevent_set_timeouts(link->bev, NULL, &tv);
+		evutil_gettimeofday(&link->dial_start, NULL);
 		if (bufferevent_socket_connect(link->bev, ai->ai_addr,
 		    (int)ai->ai_addrlen) == 0) {
 			snprintf(why, sizeof why, "to %s", link->trying);
@@ -450,12 +451,9 @@ link_drop_connection(struct link *link)
 	evbuffer_drain(link->in, evbuffer_get_length(link->in));
 	if (link->bev == NULL)
 		return;
-	/* Reset at once: all it was sent is queued again. Else frames the
-	 * system did not take whole are lost with it. */
-	if (link->reset)
-		link_settle_requeue(link);
-	else
-		link_settle_end(link);
+	/* Gone at once, ours unread: all it was sent is queued again. Else
+	 * frames the system did not take whole are lost with it. */
+	link_settle_requeue(link);
 	link->reset = 0;
 	link_out_sync(link);
 	link->stats.drop_unsent += ledger_frames(link->out_ledger);

@@ -51,7 +51,9 @@ struct link {
 	size_t			 out_seen;	/* output bytes, last looked */
 	int			 settling;	/* link_settle.c */
 	size_t			 settle_limit;	/* bytes of copies at most */
+	int			 settle_ms;	/* how long it keeps them */
 	int			 reset;		/* the peer reset the connection */
+	struct timeval		 dial_start;	/* of the connect that worked */
 	struct event		*settle_timer;
 
 	/* Connect side only. */
@@ -74,11 +76,13 @@ void	link_down(struct link *, const char *);
 void	link_pause(struct link *, int);
 
 /*
- * How long a new connect-side connection keeps copies of what it sends,
- * and how many bytes of new frames (beyond the queue it flushed) at most:
- * memory spent only in the first second of a connection.
+ * How long a new connect-side connection keeps copies of what it sends:
+ * this many handshake times, within these bounds; and how many bytes of
+ * new frames (beyond the queue it flushed) at most.
  */
-#define LINK_SETTLE_MS		1000
+#define LINK_SETTLE_RTTS	4
+#define LINK_SETTLE_MIN_MS	100
+#define LINK_SETTLE_MAX_MS	1000
 #define LINK_SETTLE_NEW_BYTES	(256 * 1024)
 
 /* link_settle.c */

@@ -3,19 +3,32 @@
  * wire format has no acknowledgement, so nothing tells us whether the
  * peer read what we sent; a peer that closes at once (a listen side
  * that died again, a port taken by something else) would silently eat
- * the queue just flushed into it. So for LINK_SETTLE_MS after coming
- * up, every frame sent also stays in the queue; if the peer resets the
- * connection in that time (it closed with our data unread), they are
- * all queued again for the next one (it may have read some: UDP allows
- * a duplicate, not a silent loss). A peer that closes cleanly has read
- * what it was sent. Once the connection has lasted, the copies go.
+ * the queue just flushed into it. So for the first moments after coming
+ * up (a few handshake times: long enough for the peer's close to come
+ * back), every frame sent also stays in the queue. If the connection is
+ * lost in that time with frames of ours unread (the peer reset it, as
+ * TCP does when it closes with data unread or when data arrives after
+ * it closed, or the system still held frames it had not had
+ * acknowledged), they are all queued again for the next one: the peer
+ * may have read some, and UDP allows a duplicate, not a silent loss. A
+ * peer that read all and closed cleanly gets nothing twice. Once the
+ * connection has lasted, the copies go.
  */
 #include "config.h"
 
-#include <stdlib.h>
+#include <sys/types.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
+#ifdef __linux__
+#include <linux/sockios.h>
+#endif
+
+#include <errno.h>
+#include <stdlib.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 
 #include "frame.h"
 #include "ledger.h"
@@ -27,11 +40,21 @@
 void
 link_settle_start(struct link *link)
 {
-	struct timeval	tv = { LINK_SETTLE_MS / 1000,
-			    (LINK_SETTLE_MS % 1000) * 1000 };
+	struct timeval	now, tv;
+	long		ms;
 
 	if (link->host == NULL || link->cfg.queue_size == 0)
 		return;		/* only the connect side dials again */
+	evutil_gettimeofday(&now, NULL);
+	evutil_timersub(&now, &link->dial_start, &tv);
+	ms = LINK_SETTLE_RTTS * (tv.tv_sec * 1000 + tv.tv_usec / 1000);
+	if (ms < LINK_SETTLE_MIN_MS || tv.tv_sec < 0)
+		ms = LINK_SETTLE_MIN_MS;
+	if (ms > LINK_SETTLE_MAX_MS)
+		ms = LINK_SETTLE_MAX_MS;
+	link->settle_ms = (int)ms;
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
 	link->settling = 1;
 	link->settle_limit = evbuffer_get_length(link->queue) +
 	    LINK_SETTLE_NEW_BYTES;
@@ -117,7 +140,34 @@ link_settle_keep(struct link *link, const struct sockaddr *src,
 }
 
 /*
- * The peer reset the connection while settling: everything it was sent is still
+ * Did the peer leave frames of ours unread? It reset the connection
+ * (seen as an error, or left for SO_ERROR when its close came first),
+ * or the system still holds bytes the peer never acknowledged.
+ */
+static int
+link_settle_unread(struct link *link)
+{
+	int		fd = bufferevent_getfd(link->bev), error = 0, n = 0;
+	socklen_t	len = sizeof error;
+
+	if (link->reset)
+		return (1);
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) == 0 &&
+	    (error == ECONNRESET || error == EPIPE))
+		return (1);
+#if defined(SIOCOUTQ)
+	if (ioctl(fd, SIOCOUTQ, &n) == 0 && n > 0)
+		return (1);
+#elif defined(FIONWRITE)
+	if (ioctl(fd, FIONWRITE, &n) == 0 && n > 0)
+		return (1);
+#endif
+	(void)n;
+	return (0);
+}
+
+/*
+ * The connection was lost while settling: everything it was sent is still
  * in the queue, in order, for the next one. What it had been counted
  * as sent no longer is; the output left is part of the copy, not lost.
  */
@@ -128,6 +178,10 @@ link_settle_requeue(struct link *link)
 
 	if (!link->settling)
 		return;
+	if (!link_settle_unread(link)) {
+		link_settle_end(link);
+		return;
+	}
 	link->settling = 0;
 	evtimer_del(link->settle_timer);
 	link_out_sync(link);
@@ -139,5 +193,5 @@ link_settle_requeue(struct link *link)
 	if (link->queue_frames > 0)
 		log_verbose("link %s: the connection lasted less than %d ms; "
 		    "its %zu frames are queued again", link->peer,
-		    LINK_SETTLE_MS, link->queue_frames);
+		    link->settle_ms, link->queue_frames);
 }

@@ -1192,15 +1192,42 @@ END_TEST
 
 /*
  * 7. Every datagram is accounted for (issue 11, defect 9). A peer that
- * accepts and closes at once, with what it was sent unread, must not
- * eat it: the connect side queues it again and the real listen side
- * gets all of it. Then, with the link down, what is queued when the
- * connect side is stopped is counted as dropped at exit, and its last
- * stats line sums up: udp in = tcp out + every drop.
+ * accepts and closes at once must not eat the queue just flushed into
+ * it: the connect side queues it again and the real listen side gets
+ * all of it. Then, with the link down, what is queued when the connect
+ * side is stopped is counted as dropped at exit, and its last stats
+ * line sums up: udp in = tcp out + every drop.
  */
 #define ACCT_FIRST	20
 #define ACCT_QUEUED	10
 #define ACCT_LEN	100
+
+/* Sends datagrams first..first+n-1 and waits until all are taken. */
+static void
+acct_send(struct tunnel *t, int first, int n)
+{
+	unsigned char	out[ACCT_LEN];
+	struct lstats	st;
+	long long	deadline;
+	int		i;
+
+	memset(out, 'a', sizeof out);
+	for (i = first; i < first + n; i++) {
+		e2e_put32(out, (uint32_t)i);
+		require(e2e_udp_send(t->cfd, t->b2, out, sizeof out) == 0,
+		    "cannot send #%d", i);
+	}
+	deadline = e2e_now_ms() + E2E_RECV_MS;
+	for (;;) {
+		stats_get(t->t, &st);
+		if (st.udp_in == (uint64_t)(first + n))
+			return;
+		require(e2e_now_ms() < deadline, "the connect side took %"
+		    PRIu64 " of %d datagrams: %s", st.udp_in, first + n,
+		    st.line);
+		idle(10);
+	}
+}
 
 START_TEST(test_accounting)
 {
@@ -1208,15 +1235,19 @@ START_TEST(test_accounting)
 	struct tunnel		 t;
 	struct lstats		 st;
 	struct sockaddr_in	 sin;
-	unsigned char		 out[ACCT_LEN];
-	long long		 deadline;
+	struct pollfd		 pfd;
 	size_t			 from;
 	ssize_t			 n;
-	int			 lfd, cfd, i, k, on = 1;
+	int			 lfd, cfd, k, on = 1;
 	uint64_t		 drops;
 
-	/* A bare listener: the handshake completes, nobody reads. */
+	/* Nothing listens yet: the first datagrams are queued. */
 	tunnel_init(&t);
+	t.t = start_connect(&t, "connect", fast_backoff, vopts);
+	acct_send(&t, 0, ACCT_FIRST);
+
+	/* A bare listener that closes each connection at once, its
+	 * flushed queue unread. */
 	lfd = socket(AF_INET, SOCK_STREAM, 0);
 	require(lfd != -1, "socket: %s", strerror(errno));
 	e2e_cloexec(lfd, 1);	/* or the children keep it listening */
@@ -1228,64 +1259,35 @@ START_TEST(test_accounting)
 	require(bind(lfd, (struct sockaddr *)&sin, sizeof sin) == 0 &&
 	    listen(lfd, 8) == 0, "cannot listen on %d: %s", t.tcp,
 	    strerror(errno));
-	t.t = start_connect(&t, "connect", fast_backoff, vopts);
-	require(e2e_wait_log(t.t, "-> up", 0, E2E_READY_MS) != -1,
-	    "the connect side did not come up on the bare listener");
-
-	memset(out, 'a', sizeof out);
-	for (i = 0; i < ACCT_FIRST; i++) {
-		e2e_put32(out, (uint32_t)i);
-		require(e2e_udp_send(t.cfd, t.b2, out, sizeof out) == 0,
-		    "cannot send #%d", i);
-	}
-	deadline = e2e_now_ms() + E2E_RECV_MS;
-	for (;;) {
-		stats_get(t.t, &st);
-		if (st.tcp_out == ACCT_FIRST)
-			break;
-		require(e2e_now_ms() < deadline, "the system did not take "
-		    "%d frames: %s", ACCT_FIRST, st.line);
-		idle(10);
-	}
-	/* Accept and close, all of it unread: the peer resets. */
 	from = e2e_log_len(t.t);
+	pfd.fd = lfd;
+	pfd.events = POLLIN;
+	require(poll(&pfd, 1, E2E_READY_MS) == 1, "the connect side did "
+	    "not connect to the bare listener");
 	cfd = accept(lfd, NULL, NULL);
 	require(cfd != -1, "accept: %s", strerror(errno));
 	close(cfd);
 	close(lfd);
 	require(e2e_wait_log(t.t, "up ->", from, E2E_READY_MS) != -1,
-	    "the connect side did not see the reset");
+	    "the connect side did not see the bare listener close");
 
 	/* The real listen side gets every one, once, in order. */
 	t.l = start_listen(&t, "listen", no_args);
 	for (k = 0; k < ACCT_FIRST; k++) {
 		n = e2e_udp_recv(t.sfd, got, sizeof got, NULL, E2E_RECV_MS);
-		require(n == ACCT_LEN, "after the reset, %d of %d datagrams "
+		require(n == ACCT_LEN, "after the close, %d of %d datagrams "
 		    "arrived (%s)", k, ACCT_FIRST, n == -1 ?
 		    strerror(errno) : "wrong size");
 		require(e2e_get32(got) == (uint32_t)k, "datagram %d is #%"
 		    PRIu32, k, e2e_get32(got));
 	}
 
-	/* Down again (cleanly: it read all), then some queued, then stop. */
+	/* Down again, then some queued, then stop. */
 	from = e2e_log_len(t.t);
 	e2e_kill(t.l);
 	require(e2e_wait_log(t.t, "up ->", from, E2E_READY_MS) != -1,
 	    "the connect side did not see the listen side go");
-	for (i = 0; i < ACCT_QUEUED; i++) {
-		e2e_put32(out, (uint32_t)(ACCT_FIRST + i));
-		require(e2e_udp_send(t.cfd, t.b2, out, sizeof out) == 0,
-		    "cannot send #%d", ACCT_FIRST + i);
-	}
-	deadline = e2e_now_ms() + E2E_RECV_MS;
-	for (;;) {
-		stats_get(t.t, &st);
-		if (st.udp_in == ACCT_FIRST + ACCT_QUEUED)
-			break;
-		require(e2e_now_ms() < deadline, "the connect side took %"
-		    PRIu64 " datagrams: %s", st.udp_in, st.line);
-		idle(10);
-	}
+	acct_send(&t, ACCT_FIRST, ACCT_QUEUED);
 	from = e2e_log_len(t.t);
 	require(e2e_stop(t.t, E2E_READY_MS) == 0, "the connect side did "
 	    "not exit 0 on SIGTERM");
@@ -1303,7 +1305,7 @@ START_TEST(test_accounting)
 	    st.tcp_out, ACCT_FIRST);
 	require(stats_field(st.line, "at exit") == ACCT_QUEUED,
 	    "at exit: %s", st.line);
-	require(stats_field(st.line, "requeued") == ACCT_FIRST,
+	require(stats_field(st.line, "requeued") >= ACCT_FIRST,
 	    "requeued: %s", st.line);
 }
 END_TEST
