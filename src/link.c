@@ -149,9 +149,9 @@ link_discard(struct link *link)
 		link_out_sync(link);
 		link->stats.drop_exit += ledger_frames(link->out_ledger);
 		ledger_clear(link->out_ledger);
-		link->out_seen = 0;
-		evbuffer_drain(bufferevent_get_output(link->bev),
-		    evbuffer_get_length(bufferevent_get_output(link->bev)));
+		/* Counted: whatever happens to those bytes now is not. */
+		link->out_seen = evbuffer_get_length(
+		    bufferevent_get_output(link->bev));
 	}
 	link->stats.drop_exit += link->queue_frames;
 	evbuffer_drain(link->queue, evbuffer_get_length(link->queue));

@@ -43,6 +43,7 @@ link_settle_start(struct link *link)
 	struct timeval	now, tv;
 	long		ms;
 
+	link->reset = 0;	/* a failed attempt's, not this connection's */
 	if (link->host == NULL || link->cfg.queue_size == 0)
 		return;		/* only the connect side dials again */
 	evutil_gettimeofday(&now, NULL);
