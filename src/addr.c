@@ -14,12 +14,12 @@
 
 #include "addr.h"
 
-static int	addr_parse_port(const char *, uint16_t *);
+static int	addr_parse_port(const char *, unsigned long, uint16_t *);
 static int	addr_is_dotted(const char *);
 
-/* A port is 1..65535 in plain decimal; anything else is refused. */
+/* A port is min..65535 in plain decimal; anything else is refused. */
 static int
-addr_parse_port(const char *s, uint16_t *port)
+addr_parse_port(const char *s, unsigned long min, uint16_t *port)
 {
 	unsigned long	v = 0;
 
@@ -30,7 +30,7 @@ addr_parse_port(const char *s, uint16_t *port)
 			return (-1);
 		v = v * 10 + (unsigned long)(*s - '0');
 	}
-	if (v < 1 || v > 65535)
+	if (v < min || v > 65535)
 		return (-1);
 	*port = (uint16_t)v;
 	return (0);
@@ -138,8 +138,12 @@ addr_parse(struct addr_spec *spec, const char *s, enum addr_use use,
 		spec->is_auto = 1;
 		return (0);
 	}
-	if (addr_parse_port(portstr, &spec->port) != 0) {
-		*why = "port must be a number from 1 to 65535";
+	/* A bound port may be 0: the system picks one (said at start). */
+	if (addr_parse_port(portstr, use == ADDR_BIND ? 0 : 1,
+	    &spec->port) != 0) {
+		*why = use == ADDR_BIND ?
+		    "port must be a number from 0 to 65535" :
+		    "port must be a number from 1 to 65535";
 		return (-1);
 	}
 	return (0);

@@ -384,6 +384,12 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 		return (options_error(err, errlen, "--udp-sendto '%s': IP:auto "
 		    "is for the connect side only (--tcp-connect)",
 		    sendto_arg));
+	/* Port 0 only where no client has to know the port. */
+	if (!opts->udp_bind.is_auto && opts->udp_bind.port == 0 &&
+	    opts->side != SIDE_LISTEN)
+		return (options_error(err, errlen, "--udp-bind '%s': port 0 is "
+		    "for the listen side only; here it is where applications "
+		    "send, so it must be known", bind_arg));
 	opts->auto_mode = opts->udp_bind.is_auto || opts->udp_sendto.is_auto;
 	if (opts->auto_mode && !frame_has_address(opts->framing))
 		return (options_error(err, errlen, "--framing '%s': carries no "

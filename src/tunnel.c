@@ -246,7 +246,11 @@ tunnel_summary(struct tunnel *t)
 		snprintf(bind, sizeof bind, "%s:auto", opts->udp_bind.host[0] ?
 		    opts->udp_bind.host : "*");
 	else {
-		addr_numeric(&opts->udp_bind, &ss, &sslen);
+		/* The bound address: with port 0, the one the system chose. */
+		sslen = sizeof ss;
+		if (getsockname(t->udp_fd, (struct sockaddr *)&ss, &sslen) !=
+		    0)
+			addr_numeric(&opts->udp_bind, &ss, &sslen);
 		addr_fmt((struct sockaddr *)&ss, bind, sizeof bind);
 	}
 	if (opts->udp_sendto.is_auto)

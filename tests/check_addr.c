@@ -64,6 +64,11 @@ static const struct {
 	{ "65535", ADDR_BIND, "0.0.0.0", 65535, 0, 0 },
 	{ "65535", ADDR_CONNECT, "127.0.0.1", 65535, 0, 0 },
 	{ "1", ADDR_SENDTO, "127.0.0.1", 1, 0, 0 },
+	/* A bound port of 0: the system chooses (issue 11, defect 2). */
+	{ "0", ADDR_BIND, "0.0.0.0", 0, 0, 0 },
+	{ "127.0.0.1:0", ADDR_BIND, "127.0.0.1", 0, 0, 0 },
+	{ "0.0.0.0:0", ADDR_BIND, "0.0.0.0", 0, 0, 0 },
+	{ "[::1]:0", ADDR_BIND, "::1", 0, 0, 0 },
 
 	/* IP:PORT. */
 	{ "1.2.3.4:80", ADDR_LISTEN, "1.2.3.4", 80, 0, 0 },
@@ -124,7 +129,7 @@ static const struct {
 } bad[] = {
 	/* Ports, alone and after an address, for every use. */
 	{ "0", ADDR_LISTEN }, { "0", ADDR_CONNECT },
-	{ "0", ADDR_BIND }, { "0", ADDR_SENDTO },
+	{ "0", ADDR_SENDTO }, { "65536", ADDR_BIND },
 	{ "65536", ADDR_LISTEN }, { "65536", ADDR_CONNECT },
 	{ "65536", ADDR_BIND }, { "65536", ADDR_SENDTO },
 	{ "abc", ADDR_LISTEN }, { "abc", ADDR_BIND },
@@ -138,7 +143,7 @@ static const struct {
 	{ "4294967376", ADDR_LISTEN },		/* 2^32 + 80 */
 	{ "18446744073709551696", ADDR_CONNECT },	/* 2^64 + 80 */
 	{ "1.2.3.4:0", ADDR_LISTEN }, { "1.2.3.4:0", ADDR_CONNECT },
-	{ "1.2.3.4:0", ADDR_BIND }, { "1.2.3.4:0", ADDR_SENDTO },
+	{ "1.2.3.4:65536", ADDR_BIND }, { "1.2.3.4:0", ADDR_SENDTO },
 	{ "1.2.3.4:65536", ADDR_LISTEN }, { "1.2.3.4:65536", ADDR_SENDTO },
 	{ "1.2.3.4:abc", ADDR_BIND }, { "1.2.3.4:abc", ADDR_CONNECT },
 	{ "1.2.3.4:-1", ADDR_SENDTO }, { "1.2.3.4:80x", ADDR_LISTEN },
@@ -224,7 +229,7 @@ START_TEST(test_parse_why_static)
 	const char		*why1 = NULL, *why2 = NULL;
 	char			 copy[256];
 
-	ck_assert_int_eq(addr_parse(&spec, "1.2.3.4:0", ADDR_BIND, &why1),
+	ck_assert_int_eq(addr_parse(&spec, "1.2.3.4:0", ADDR_LISTEN, &why1),
 	    -1);
 	ck_assert_ptr_nonnull(why1);
 	ck_assert_uint_lt(strlen(why1), sizeof copy);

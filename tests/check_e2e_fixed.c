@@ -277,6 +277,41 @@ START_TEST(test_both_ways)
 }
 END_TEST
 
+/*
+ * The listen side bound at port 0 (issue 11, defect 2): the system picks
+ * the port, the start-up line says which, and the server sees the
+ * datagrams come from it and answers there.
+ */
+START_TEST(test_bind_port_zero)
+{
+	struct tunnel	 t;
+	char		 tcp[32], sendto[32], line[256];
+	const char	*log, *at;
+	size_t		 len;
+	ssize_t		 off;
+
+	tunnel_init(&t, NULL);
+	t.l = e2e_spawn("listen", "--tcp-listen", e2e_hostport(tcp,
+	    sizeof tcp, t.tcp), "--udp-bind", "127.0.0.1:0", "--udp-sendto",
+	    e2e_hostport(sendto, sizeof sendto, t.s), NULL);
+	require(t.l != NULL, "cannot start the listen side");
+	off = e2e_wait_log(t.l, "listening on", 0, E2E_READY_MS);
+	require(off != -1, "--udp-bind 127.0.0.1:0 did not start");
+	log = e2e_log(t.l, &len);
+	snprintf(line, sizeof line, "%.*s", (int)(len > 255 ? 255 : len),
+	    log);
+	at = strstr(line, "udp 127.0.0.1:");
+	require(at != NULL, "no bound address in the start-up line: %s",
+	    line);
+	t.b1 = atoi(at + strlen("udp 127.0.0.1:"));
+	require(t.b1 > 0 && t.b1 < 65536, "the start-up line says port %d: "
+	    "%s", t.b1, line);
+	t.t = start_connect("connect", t.tcp, t.b2, t.c, NULL, 0);
+	wait_up(&t);
+	both_ways(&t, 100, 7);
+}
+END_TEST
+
 static const size_t sizes[] = { 0, 1, 1400, 1472, 8192, E2E_MAX_DGRAM };
 
 START_TEST(test_sizes)
@@ -570,8 +605,10 @@ struct badargs {
 };
 
 static const struct badargs badargs[] = {
-	{ { "--tcp-listen", "@T", "--udp-bind", "0", "--udp-sendto", "@U" },
+	{ { "--tcp-connect", "@T", "--udp-bind", "0", "--udp-sendto", "@U" },
 	  "udp-bind" },
+	{ { "--tcp-connect", "@T", "--udp-bind", "127.0.0.1:0",
+	    "--udp-sendto", "@U" }, "udp-bind" },
 	{ { "--tcp-listen", "abc", "--udp-bind", "@U", "--udp-sendto", "@V" },
 	  "tcp-listen" },
 	{ { "-l", "@T", "-t", "@T", "-u", "@U", "-p", "@V" },
@@ -655,6 +692,7 @@ e2e_fixed_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, TEST_TIMEOUT);
 	tcase_add_test(tc, test_both_ways);
+	tcase_add_test(tc, test_bind_port_zero);
 	tcase_add_test(tc, test_sizes);
 	tcase_add_test(tc, test_burst);
 	suite_add_tcase(s, tc);
