@@ -125,6 +125,7 @@ addr_parse(struct addr_spec *spec, const char *s, enum addr_use use,
 		snprintf(spec->host, sizeof spec->host, "%s",
 		    (use == ADDR_LISTEN || use == ADDR_BIND) ?
 		    "0.0.0.0" : "127.0.0.1");
+		spec->host_default = 1;
 		portstr = s;
 	}
 

@@ -25,6 +25,7 @@ struct addr_spec {
 	uint16_t	port;			/* 0 when is_auto */
 	int		is_auto;		/* "auto" or "IP:auto" */
 	int		is_name;		/* host is not an IP literal */
+	int		host_default;		/* PORT alone: host is implied */
 };
 
 /*

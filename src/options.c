@@ -384,6 +384,14 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 		return (options_error(err, errlen, "--udp-sendto '%s': IP:auto "
 		    "is for the connect side only (--tcp-connect)",
 		    sendto_arg));
+	/* An IPv4 socket cannot send to an IPv6 address, nor the reverse. */
+	if (!opts->udp_bind.host_default && opts->udp_bind.host[0] != '\0' &&
+	    !opts->udp_sendto.is_name && !opts->udp_sendto.is_auto &&
+	    (strchr(opts->udp_bind.host, ':') != NULL) !=
+	    (strchr(opts->udp_sendto.host, ':') != NULL))
+		return (options_error(err, errlen, "--udp-sendto '%s': not of "
+		    "the address family of --udp-bind '%s', so no datagram "
+		    "could be sent", sendto_arg, bind_arg));
 	/* Port 0 only where no client has to know the port. */
 	if (!opts->udp_bind.is_auto && opts->udp_bind.port == 0 &&
 	    opts->side != SIDE_LISTEN)

@@ -62,6 +62,7 @@ static void	tunnel_framecb(struct link *, const struct frame *, void *);
 static void	tunnel_pausecb(struct link *, int, void *);
 static void	tunnel_flushcb(struct link *, void *);
 static void	tunnel_acceptcb(int, const struct sockaddr *, void *);
+static int	tunnel_resolve_dest(struct tunnel *);
 static int	tunnel_open_udp(struct tunnel *);
 static int	tunnel_flow_bind(struct tunnel *);
 static void	tunnel_summary(struct tunnel *);
@@ -98,7 +99,6 @@ tunnel_new(struct event_base *base, struct evdns_base *dns,
 	struct link_config		 cfg;
 	struct sockaddr_storage		 ss;
 	socklen_t			 sslen;
-	const char			*why;
 	char				 a[ADDR_STRLEN];
 	char				 name[ADDR_HOSTLEN + 8];
 
@@ -110,11 +110,8 @@ tunnel_new(struct event_base *base, struct evdns_base *dns,
 	t->limit.max = opts->max_flows;
 	tunnel_link_config(opts, &cfg);
 
-	if (!opts->udp_sendto.is_auto && addr_resolve(&opts->udp_sendto,
-	    AF_UNSPEC, &t->dest, &t->destlen, &why) != 0) {
-		log_warnx("--udp-sendto %s: %s", opts->udp_sendto.host, why);
+	if (!opts->udp_sendto.is_auto && tunnel_resolve_dest(t) != 0)
 		goto fail;
-	}
 
 	if (tunnel_is_peer_mode(t)) {
 		if (tunnel_flow_bind(t) != 0)
@@ -162,6 +159,61 @@ fail:
 	return (NULL);
 }
 
+/*
+ * --udp-sendto, resolved to an address the bound socket can reach: a
+ * name in the family of --udp-bind's IP when one is given (else in any,
+ * and the socket follows it). Two literals of different families never
+ * get here: options_parse refuses them.
+ */
+static int
+tunnel_resolve_dest(struct tunnel *t)
+{
+	const struct options	*opts = t->opts;
+	struct sockaddr_storage	 bind;
+	socklen_t		 bindlen;
+	const char		*why;
+	int			 family = AF_UNSPEC;
+
+	if (!opts->udp_bind.host_default && opts->udp_bind.host[0] != '\0' &&
+	    addr_numeric(&opts->udp_bind, &bind, &bindlen) == 0)
+		family = bind.ss_family;
+	if (addr_resolve(&opts->udp_sendto, family, &t->dest, &t->destlen,
+	    &why) != 0) {
+		log_warnx("--udp-sendto %s: %s%s", opts->udp_sendto.host, why,
+		    family == AF_INET ? " (as an IPv4 address, the family of "
+		    "--udp-bind)" : family == AF_INET6 ? " (as an IPv6 "
+		    "address, the family of --udp-bind)" : "");
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * Where the bound socket goes: --udp-bind, or for PORT alone the
+ * wildcard of --udp-sendto's family; an IPv6 wildcard takes IPv4 too
+ * (dual-stack, where the system allows), so local IPv4 senders still
+ * reach it.
+ */
+static void
+tunnel_bind_addr(struct tunnel *t, struct sockaddr_storage *ss,
+    socklen_t *sslen, int *dual)
+{
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
+
+	*dual = 0;
+	if (addr_numeric(&t->opts->udp_bind, ss, sslen) != 0)
+		fatalx("--udp-bind is not numeric");
+	if (!t->opts->udp_bind.host_default || t->opts->udp_sendto.is_auto ||
+	    t->dest.ss_family != AF_INET6)
+		return;
+	memset(ss, 0, sizeof *ss);
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_addr = in6addr_any;
+	sin6->sin6_port = htons(t->opts->udp_bind.port);
+	*sslen = sizeof *sin6;
+	*dual = 1;
+}
+
 /* The socket bound at --udp-bind, read with one persistent event. */
 static int
 tunnel_open_udp(struct tunnel *t)
@@ -169,10 +221,10 @@ tunnel_open_udp(struct tunnel *t)
 	struct sockaddr_storage	ss;
 	socklen_t		sslen;
 	char			a[ADDR_STRLEN];
+	int			dual;
 
-	if (addr_numeric(&t->opts->udp_bind, &ss, &sslen) != 0)
-		fatalx("--udp-bind is not numeric");
-	if ((t->udp_fd = udp_open((struct sockaddr *)&ss, sslen,
+	tunnel_bind_addr(t, &ss, &sslen, &dual);
+	if ((t->udp_fd = udp_open_dual((struct sockaddr *)&ss, sslen, dual,
 	    t->opts->udp_buffer, t->opts->udp_buffer_given)) == -1) {
 		log_warn("--udp-bind %s", addr_fmt((struct sockaddr *)&ss, a,
 		    sizeof a));

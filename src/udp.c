@@ -13,14 +13,21 @@
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <event2/util.h>
 
+#include "addr.h"
+#include "log.h"
 #include "stats.h"
 #include "sockbuf.h"
 #include "udp.h"
+
+/* Send errors that are no passing burst share one limit: a wrong
+ * destination fails for every datagram and must not flood the log. */
+static struct log_ratelimit	udp_send_rl;
 
 /* Untouched pages of these cost no memory; only what datagrams fill. */
 static unsigned char	udp_rxbuf[UDP_BATCH][UDP_MAX_PAYLOAD];
@@ -43,6 +50,17 @@ int
 udp_open(const struct sockaddr *sa, socklen_t len, size_t bufsize,
     int explicit)
 {
+	return (udp_open_dual(sa, len, 0, bufsize, explicit));
+}
+
+/*
+ * As udp_open; with dual set, an IPv6 socket takes IPv4 datagrams too
+ * (as mapped addresses), as far as the system allows.
+ */
+int
+udp_open_dual(const struct sockaddr *sa, socklen_t len, int dual,
+    size_t bufsize, int explicit)
+{
 	int	fd, saved;
 
 	if ((fd = socket(sa->sa_family, SOCK_DGRAM, 0)) == -1)
@@ -50,6 +68,15 @@ udp_open(const struct sockaddr *sa, socklen_t len, size_t bufsize,
 	if (evutil_make_socket_nonblocking(fd) != 0 ||
 	    evutil_make_socket_closeonexec(fd) != 0)
 		goto fail;
+#ifdef IPV6_V6ONLY
+	if (dual && sa->sa_family == AF_INET6) {
+		int	off = 0;
+
+		/* Best effort: without it, IPv6 senders still reach us. */
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off,
+		    sizeof off);
+	}
+#endif
 	sockbuf_set(fd, bufsize, explicit, "--udp-buffer");
 #if HAVE_DECL_SO_RXQ_OVFL
 	{
@@ -224,6 +251,30 @@ udp_sendq_add(int fd, const void *buf, size_t len, const struct sockaddr *to,
 }
 
 /*
+ * A datagram the system refused. A full buffer is a burst, counted
+ * only; anything else (a destination this socket cannot reach, a
+ * datagram too large for it) would fail again for the next one, so it
+ * is said, rate-limited, with the error and where it was going.
+ */
+static void
+udp_send_failed(unsigned int i, int error)
+{
+	char	a[ADDR_STRLEN];
+
+	if (error == EAGAIN || error == EWOULDBLOCK || error == ENOBUFS ||
+	    error == EINTR || udp_is_icmp_error(error))
+		return;
+	if (!log_ratelimit(&udp_send_rl))
+		return;
+	if (udp_txq.to[i] != NULL)
+		addr_fmt(udp_txq.to[i], a, sizeof a);
+	else
+		snprintf(a, sizeof a, "the server");
+	log_warnx("udp send to %s: %s; datagram dropped", a,
+	    strerror(error));
+}
+
+/*
  * Sends what is queued. A full buffer or any other failure drops just
  * that datagram and counts it: the loop must never block on UDP. An
  * ICMP error that surfaces belongs to an earlier datagram: count it and
@@ -279,6 +330,8 @@ udp_sendq_flush(void)
 			retried = 1;
 			continue;
 		}
+		if (r < 0)
+			udp_send_failed(done, errno);
 		st->drop_udp_send++;
 		done++;
 		retried = 0;

@@ -34,6 +34,8 @@ struct udp_msg {
 
 /* udp.c */
 int		 udp_open(const struct sockaddr *, socklen_t, size_t, int);
+int		 udp_open_dual(const struct sockaddr *, socklen_t, int, size_t,
+		    int);
 int		 udp_recv_batch(int, struct udp_msg **, struct stats *,
 		    uint32_t *);
 void		 udp_sendq_add(int, const void *, size_t,

@@ -18,8 +18,10 @@
 
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
 
 #include <check.h>
+#include <poll.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdint.h>
@@ -309,6 +311,62 @@ START_TEST(test_bind_port_zero)
 	t.t = start_connect("connect", t.tcp, t.b2, t.c, NULL, 0);
 	wait_up(&t);
 	both_ways(&t, 100, 7);
+}
+END_TEST
+
+/*
+ * --udp-bind PORT alone with an IPv6 --udp-sendto (issue 11, defect 1):
+ * the socket must be bound in the destination's family. It was bound on
+ * 0.0.0.0, and every datagram failed to leave, silently.
+ */
+START_TEST(test_dest_family)
+{
+	struct tunnel		 t;
+	struct sockaddr_in6	 sin6;
+	socklen_t		 len = sizeof sin6;
+	struct pollfd		 pfd;
+	char			 tcp[32], bindarg[16], dest[64];
+	ssize_t			 n;
+	int			 fd;
+
+	tunnel_init(&t, NULL);
+	require(nsocks < MAXSOCKS, "more than %d test sockets", MAXSOCKS);
+	fd = socket(AF_INET6, SOCK_DGRAM, 0);
+	require(fd != -1, "no IPv6 UDP socket: %s", strerror(errno));
+	socks[nsocks++] = fd;
+	e2e_cloexec(fd, 1);
+	memset(&sin6, 0, sizeof sin6);
+	sin6.sin6_family = AF_INET6;
+	sin6.sin6_addr = in6addr_loopback;
+	require(bind(fd, (struct sockaddr *)&sin6, sizeof sin6) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sin6, &len) == 0,
+	    "cannot bind [::1]: %s", strerror(errno));
+	snprintf(dest, sizeof dest, "[::1]:%u", ntohs(sin6.sin6_port));
+	snprintf(bindarg, sizeof bindarg, "%d", t.b1);
+	t.l = e2e_spawn("listen", "--tcp-listen", e2e_hostport(tcp,
+	    sizeof tcp, t.tcp), "--udp-bind", bindarg, "--udp-sendto", dest,
+	    NULL);
+	require(t.l != NULL && e2e_wait_log(t.l, "listening on", 0,
+	    E2E_READY_MS) != -1, "the listen side did not start");
+	t.t = start_connect("connect", t.tcp, t.b2, t.c, NULL, 0);
+	wait_up(&t);
+
+	/* Client to the IPv6 server, which answers where it came from. */
+	require(e2e_udp_send(t.cfd, t.b2, "v6?", 3) == 0, "cannot send");
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	require(poll(&pfd, 1, E2E_RECV_MS) == 1, "nothing reached the IPv6 "
+	    "server within %d ms", E2E_RECV_MS);
+	len = sizeof sin6;
+	n = recvfrom(fd, got, sizeof got, 0, (struct sockaddr *)&sin6, &len);
+	require(n == 3 && memcmp(got, "v6?", 3) == 0, "the server got %zd "
+	    "other bytes", n);
+	require(ntohs(sin6.sin6_port) == t.b1, "it came from port %u, not "
+	    "%d", ntohs(sin6.sin6_port), t.b1);
+	require(sendto(fd, "v6!", 3, 0, (struct sockaddr *)&sin6, len) == 3,
+	    "the server cannot answer: %s", strerror(errno));
+	expect(t.cfd, t.b2, (const unsigned char *)"v6!", 3,
+	    "the IPv6 server's answer");
 }
 END_TEST
 
@@ -609,6 +667,8 @@ static const struct badargs badargs[] = {
 	  "udp-bind" },
 	{ { "--tcp-connect", "@T", "--udp-bind", "127.0.0.1:0",
 	    "--udp-sendto", "@U" }, "udp-bind" },
+	{ { "--tcp-listen", "@T", "--udp-bind", "@U", "--udp-sendto",
+	    "[::1]:8888" }, "udp-sendto" },
 	{ { "--tcp-listen", "abc", "--udp-bind", "@U", "--udp-sendto", "@V" },
 	  "tcp-listen" },
 	{ { "-l", "@T", "-t", "@T", "-u", "@U", "-p", "@V" },
@@ -693,6 +753,7 @@ e2e_fixed_suite(void)
 	tcase_set_timeout(tc, TEST_TIMEOUT);
 	tcase_add_test(tc, test_both_ways);
 	tcase_add_test(tc, test_bind_port_zero);
+	tcase_add_test(tc, test_dest_family);
 	tcase_add_test(tc, test_sizes);
 	tcase_add_test(tc, test_burst);
 	suite_add_tcase(s, tc);

@@ -228,6 +228,58 @@ START_TEST(test_recv_drops_counted)
 END_TEST
 #endif
 
+/*
+ * A send that fails for every datagram, not for a full buffer (here: to
+ * port 0, which the system refuses), is counted and said, but only a
+ * few times (issue 11, defect 1: a wrong destination failed silently).
+ */
+START_TEST(test_send_error_said)
+{
+	struct sockaddr_in	 from, to;
+	struct stats		 st;
+	unsigned char		 buf[64];
+	char			 log[4096], *p;
+	FILE			*f;
+	int			 fd, saved, i, lines = 0;
+	size_t			 n;
+
+	memset(&st, 0, sizeof st);
+	fd = bound(&from);
+	memset(&to, 0, sizeof to);
+	to.sin_family = AF_INET;
+	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);	/* port 0 */
+	memset(buf, 'e', sizeof buf);
+
+	/* What the program logs goes to stderr: catch it in a file. */
+	f = tmpfile();
+	ck_assert_ptr_nonnull(f);
+	fflush(stderr);
+	saved = dup(2);
+	ck_assert_int_ge(saved, 0);
+	ck_assert_int_eq(dup2(fileno(f), 2), 2);
+	for (i = 0; i < 20; i++) {
+		udp_sendq_add(fd, buf, sizeof buf, (struct sockaddr *)&to,
+		    sizeof to, &st);
+		udp_sendq_flush();
+	}
+	fflush(stderr);
+	ck_assert_int_eq(dup2(saved, 2), 2);
+	close(saved);
+
+	rewind(f);
+	n = fread(log, 1, sizeof log - 1, f);
+	log[n] = '\0';
+	fclose(f);
+	for (p = log; (p = strstr(p, "udp send to 127.0.0.1:0")) != NULL;
+	    p++)
+		lines++;
+	ck_assert_uint_eq(st.drop_udp_send, 20);
+	ck_assert_msg(lines >= 1 && lines <= 5, "%d warnings for 20 failed "
+	    "sends: \"%s\"", lines, log);
+	close(fd);
+}
+END_TEST
+
 static Suite *
 udp_suite(void)
 {
@@ -236,6 +288,7 @@ udp_suite(void)
 
 	tcase_add_test(tc, test_sendq_whole_in_order);
 	tcase_add_test(tc, test_recv_batch);
+	tcase_add_test(tc, test_send_error_said);
 #if HAVE_DECL_SO_RXQ_OVFL
 	tcase_add_test(tc, test_recv_drops_counted);
 #endif
