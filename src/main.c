@@ -167,6 +167,9 @@ main(int argc, char *argv[])
 		event_free(sigev[i]);
 	event_free(ctx.flush);
 	tunnel_free(ctx.tunnel);
+	/* A lookup cancelled just now is finished off by callbacks that
+	 * only the loop runs: one more turn, or its memory stays behind. */
+	(void)event_base_loop(ctx.base, EVLOOP_NONBLOCK);
 	if (dns != NULL)
 		evdns_base_free(dns, 1);
 	event_base_free(ctx.base);
