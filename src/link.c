@@ -43,6 +43,16 @@ static void	link_eventcb(struct bufferevent *, short, void *);
 static void	link_dnscb(int, struct evutil_addrinfo *, void *);
 static void	link_timercb(evutil_socket_t, short, void *);
 
+/*
+ * Accepted connections come and go at a stranger's pace: their up and
+ * down lines share one limit, a burst and then a count, so that churn
+ * cannot fill the disk while the first lines still show.
+ */
+#define LINK_CONN_LINES		100
+#define LINK_CONN_PERIOD_S	60
+static struct log_ratelimit	link_conn_rl = { 0, 0, 0, LINK_CONN_LINES,
+				    LINK_CONN_PERIOD_S, "connection lines" };
+
 static const char *link_state_names[] = {
 	"closed", "backoff", "resolving", "connecting", "up"
 };
@@ -184,10 +194,11 @@ link_set_state(struct link *link, enum link_state state, const char *why)
 {
 	enum link_state	old = link->state;
 
-	if (old == LINK_UP || state == LINK_UP || state == LINK_BACKOFF)
-		log_info("link %s: %s -> %s (%s)", link->peer,
-		    link_state_name(old), link_state_name(state), why);
-	else
+	if (old == LINK_UP || state == LINK_UP || state == LINK_BACKOFF) {
+		if (link->host != NULL || log_ratelimit(&link_conn_rl))
+			log_info("link %s: %s -> %s (%s)", link->peer,
+			    link_state_name(old), link_state_name(state), why);
+	} else
 		log_verbose("link %s: %s -> %s (%s)", link->peer,
 		    link_state_name(old), link_state_name(state), why);
 	link->state = state;

@@ -178,15 +178,16 @@ log_ratelimit(struct log_ratelimit *rl)
 {
 	long	now = (long)time(NULL);
 
-	if (now - rl->window >= LOG_RATE_WINDOW_S) {
+	if (now - rl->window >= (rl->period > 0 ? (long)rl->period :
+	    LOG_RATE_WINDOW_S)) {
 		if (rl->suppressed > 0)
-			log_warnx("(%u similar warnings suppressed)",
-			    rl->suppressed);
+			log_warnx("(%u similar %s suppressed)", rl->suppressed,
+			    rl->what != NULL ? rl->what : "warnings");
 		rl->window = now;
 		rl->count = 0;
 		rl->suppressed = 0;
 	}
-	if (rl->count < LOG_RATE_LINES) {
+	if (rl->count < (rl->burst > 0 ? rl->burst : LOG_RATE_LINES)) {
 		rl->count++;
 		return (1);
 	}

@@ -30,11 +30,18 @@ void	fatal(const char *, ...) LOG_PRINTF(1, 2) __attribute__((__noreturn__));
 void	fatalx(const char *, ...) LOG_PRINTF(1, 2) __attribute__((__noreturn__));
 
 
-/* At most a few lines per window for warnings a peer can provoke. */
+/*
+ * At most a few lines per window for what a peer can provoke. burst,
+ * period and what may be left 0: five lines in ten seconds, summarised
+ * as "warnings".
+ */
 struct log_ratelimit {
 	long		window;		/* start of the current window, s */
 	unsigned int	count;		/* lines in this window */
 	unsigned int	suppressed;	/* lines held back in this window */
+	unsigned int	burst;		/* lines per window; 0: the default */
+	unsigned int	period;		/* window, s; 0: the default */
+	const char	*what;		/* for the summary; NULL: warnings */
 };
 
 int	log_ratelimit(struct log_ratelimit *);
