@@ -226,6 +226,21 @@ flow_free(struct flow *flow, const char *why)
 	free(flow);
 }
 
+/*
+ * Closes the table's oldest flow (uthash keeps the order flows were
+ * made in, so it is the head: no search), to make room for another
+ * peer's. Returns -1 when the table has none.
+ */
+int
+flow_evict_oldest(struct flow_table *table, const char *why)
+{
+	if (table->flows == NULL)
+		return (-1);
+	table->limit->evicted++;
+	flow_free(table->flows, why);
+	return (0);
+}
+
 /* Traffic either way keeps a flow alive: just a stamp, no timer work. */
 void
 flow_touch(struct flow *flow)

@@ -24,6 +24,7 @@ struct flow_limit {
 	uint64_t		created;
 	uint64_t		expired;
 	uint64_t		refused;
+	uint64_t		evicted;	/* to make room for another peer */
 	struct log_ratelimit	rl;
 };
 
@@ -42,6 +43,7 @@ int			 flow_admit(struct flow_table *,
 struct flow		*flow_create(struct flow_table *,
 			    const struct sockaddr *, int, flow_readfn);
 void			 flow_free(struct flow *, const char *);
+int			 flow_evict_oldest(struct flow_table *, const char *);
 void			 flow_touch(struct flow *);
 void			 flow_pause(struct flow_table *, int);
 const struct sockaddr	*flow_client(const struct flow *);

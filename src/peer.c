@@ -10,6 +10,7 @@
 
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 
 #include <errno.h>
 #include <stdlib.h>
@@ -32,6 +33,7 @@ struct peer {
 	struct peer_env		*env;
 	struct link		*link;
 	struct flow_table	*flows;
+	struct timeval		 heard;		/* last frame, or the accept */
 	struct peer		*prev, *next;
 };
 
@@ -41,6 +43,76 @@ static void	peer_pausecb(struct link *, int, void *);
 static void	peer_flushcb(struct link *, void *);
 static void	peer_flow_readcb(struct flow *, void *);
 static void	peer_free(struct peer *);
+static void	peer_make_room(struct peer_env *, const struct sockaddr *);
+static void	peer_share_flows(struct peer *);
+
+/*
+ * The table of peers is full: the peer silent longest that has no
+ * flows, silent for PEER_IDLE_S at least, goes. A connection that never
+ * sends, or sent long ago and has nothing going on, cannot keep out one
+ * that comes with traffic; a peer with flows is never the one to go.
+ */
+static void
+peer_make_room(struct peer_env *env, const struct sockaddr *sa)
+{
+	struct peer	*peer, *victim = NULL;
+	struct timeval	 now, idle;
+	char		 a[ADDR_STRLEN], why[ADDR_STRLEN + 64];
+
+	event_base_gettimeofday_cached(env->base, &now);
+	DL_FOREACH(env->peers, peer) {
+		if (flow_table_count(peer->flows) > 0)
+			continue;
+		timersub(&now, &peer->heard, &idle);
+		if (idle.tv_sec < PEER_IDLE_S)
+			continue;
+		if (victim == NULL || timercmp(&peer->heard, &victim->heard, <))
+			victim = peer;
+	}
+	if (victim == NULL)
+		return;
+	timersub(&now, &victim->heard, &idle);
+	snprintf(why, sizeof why, "silent for %ld s with no flows; room made "
+	    "for peer %s", (long)idle.tv_sec, addr_fmt(sa, a, sizeof a));
+	if (log_ratelimit(&env->evict_rl))
+		log_warnx("peer %s: closed: %s", link_peer(victim->link), why);
+	link_close(victim->link, why);	/* frees it (peer_statecb) */
+}
+
+/*
+ * Every flow is taken, but this peer holds less than its share of them
+ * (--max-flows over the peers connected): the peer most over its share
+ * gives up its oldest flow, so that one peer opening flows fast cannot
+ * keep the others from opening any.
+ */
+static void
+peer_share_flows(struct peer *peer)
+{
+	struct peer_env	*env = peer->env;
+	struct peer	*p, *fattest = NULL;
+	size_t		 share = env->limit->max / (env->npeers > 0 ?
+			    env->npeers : 1);
+	char		 why[ADDR_STRLEN + 48];
+
+	if (env->limit->active < env->limit->max ||
+	    flow_table_count(peer->flows) >= share)
+		return;
+	DL_FOREACH(env->peers, p)
+		if (p != peer && (fattest == NULL ||
+		    flow_table_count(p->flows) >
+		    flow_table_count(fattest->flows)))
+			fattest = p;
+	if (fattest == NULL || flow_table_count(fattest->flows) <= share)
+		return;
+	snprintf(why, sizeof why, "evicted for peer %s, below its share",
+	    link_peer(peer->link));
+	if (log_ratelimit(&env->evict_rl))
+		log_warnx("peer %s: %zu flows, over its share of %zu: its "
+		    "oldest flow is closed for peer %s",
+		    link_peer(fattest->link), flow_table_count(fattest->flows),
+		    share, link_peer(peer->link));
+	(void)flow_evict_oldest(fattest->flows, why);
+}
 
 void
 peer_accept(struct peer_env *env, int fd, const struct sockaddr *sa)
@@ -51,6 +123,8 @@ peer_accept(struct peer_env *env, int fd, const struct sockaddr *sa)
 	struct peer			*peer;
 	char				 a[ADDR_STRLEN];
 
+	if (env->npeers >= env->max_peers)
+		peer_make_room(env, sa);
 	if (env->npeers >= env->max_peers) {
 		if (log_ratelimit(&env->refuse_rl))
 			log_warnx("peer %s: refused, already %zu peers "
@@ -77,6 +151,7 @@ peer_accept(struct peer_env *env, int fd, const struct sockaddr *sa)
 	}
 	DL_APPEND(env->peers, peer);
 	env->npeers++;
+	event_base_gettimeofday_cached(env->base, &peer->heard);
 	link_attach(peer->link, fd, sa);
 }
 
@@ -185,6 +260,7 @@ peer_flow_open(struct peer *peer, const struct sockaddr *client)
 	char			 a[ADDR_STRLEN], b[ADDR_STRLEN];
 	int			 fd;
 
+	peer_share_flows(peer);
 	if (flow_admit(peer->flows, client) != 0)
 		return (NULL);
 	fd = udp_open((struct sockaddr *)&env->flow_bind, env->flow_bindlen,
@@ -221,6 +297,7 @@ peer_framecb(struct link *link, const struct frame *f, void *arg)
 	struct flow	*flow;
 	char		 a[ADDR_STRLEN];
 
+	event_base_gettimeofday_cached(peer->env->base, &peer->heard);
 	flow = flow_lookup(peer->flows, (const struct sockaddr *)&f->src);
 	if (flow == NULL &&
 	    (flow = peer_flow_open(peer, (const struct sockaddr *)&f->src)) ==

@@ -2,6 +2,12 @@
  * peer.h - the listen side in auto mode: every accepted connection is a
  * peer with its own link and its own flows, each flow with its own UDP
  * socket towards --udp-sendto.
+ *
+ * Room is shared fairly: a newcomer past --max-peers takes the place of
+ * the peer silent longest that has no flows, once it has been silent for
+ * PEER_IDLE_S; and a peer below its share of --max-flows (the limit over
+ * the peers connected) gets a flow even when all are taken, the oldest
+ * flow of the peer most over its share making room.
  */
 #ifndef UOT_PEER_H
 #define UOT_PEER_H
@@ -12,6 +18,9 @@
 
 #include "flow.h"
 #include "link.h"
+
+/* Silent this long, with no flows, a peer may make room for another. */
+#define PEER_IDLE_S	5
 
 struct event_base;
 struct peer;
@@ -34,6 +43,7 @@ struct peer_env {
 	int			 stopped;
 	struct log_ratelimit	 refuse_rl;
 	struct log_ratelimit	 socket_rl;
+	struct log_ratelimit	 evict_rl;
 	struct stats		 closed;	/* counters of gone peers */
 };
 

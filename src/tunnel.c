@@ -372,10 +372,11 @@ tunnel_log_stats(struct tunnel *t)
 		peer_log_stats(&t->peers);
 	if (t->opts->auto_mode)
 		log_info("stats flows: active %zu, created %llu, expired %llu, "
-		    "refused %llu", t->limit.active,
+		    "refused %llu, evicted %llu", t->limit.active,
 		    (unsigned long long)t->limit.created,
 		    (unsigned long long)t->limit.expired,
-		    (unsigned long long)t->limit.refused);
+		    (unsigned long long)t->limit.refused,
+		    (unsigned long long)t->limit.evicted);
 }
 
 /*

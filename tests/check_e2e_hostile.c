@@ -241,6 +241,7 @@ static void	 tunnel_start(const char *const [], int);
 static void	 good_finish(const char *);
 static void	 good_check_stats(void);
 static void	 good_add_client(void);
+static void	 fill_round(int, int);
 static Suite	*e2e_hostile_suite(void);
 
 static void
@@ -1794,6 +1795,122 @@ END_TEST
  * refusals are counted and warned about sparingly, the good flows go
  * on, and once the peer leaves its flows are free for others.
  */
+/*
+ * Sends a FILL datagram from fd to port until one comes back (the echo
+ * server is served by pump()), for up to ms. Returns how long it took,
+ * or -1.
+ */
+static long long
+echo_through(int fd, int port, int ms)
+{
+	unsigned char	out[16], in[64];
+	long long	start = e2e_now_ms(), until;
+	ssize_t		n;
+
+	memset(out, 0, sizeof out);
+	e2e_put32(out, MAGIC_FILL);
+	while (e2e_now_ms() - start < ms) {
+		require(e2e_udp_send(fd, port, out, sizeof out) == 0,
+		    "cannot send to %d", port);
+		for (until = e2e_now_ms() + 200; e2e_now_ms() < until; ) {
+			pump(TICK_MS);
+			n = e2e_udp_recv(fd, in, sizeof in, NULL, 0);
+			if (n == (ssize_t)sizeof out)
+				return (e2e_now_ms() - start);
+		}
+	}
+	return (-1);
+}
+
+/*
+ * 7b. Connections that never send (issue 11, defect 6): with --max-peers
+ * 2, a good peer with flows and a silent connection fill the table. A
+ * newcomer with traffic must get in once the silent one has been silent
+ * for PEER_IDLE_S (5 s), taking its place; the good peer, which has
+ * flows, is never the one to go.
+ */
+START_TEST(test_idle_peers)
+{
+	static const char *const lopts[] = { "--max-peers", "2", NULL };
+	long long	 took, deadline;
+	size_t		 lfrom;
+	int		 r, b2, fd;
+
+	tunnel_start(lopts, 1);
+	lfrom = e2e_log_len(tl);
+	r = raw_connect(ttcp, 0, 1);
+	raw_wait_connected(r);
+	require(wait_line(tl, "closed -> up", NULL, lfrom, E2E_READY_MS) !=
+	    -1, "idle_peers: the silent connection was not taken");
+	b2 = e2e_free_port(SOCK_DGRAM);
+	(void)start_connect("newcomer", ttcp, b2);
+	fd = keep_udp(e2e_udp_socket(0));
+	took = echo_through(fd, b2, 5000 + E2E_READY_MS);
+	require(took != -1, "idle_peers: a newcomer with traffic was kept "
+	    "out for %d ms by a connection that never sent",
+	    5000 + E2E_READY_MS);
+	deadline = e2e_now_ms() + E2E_READY_MS;
+	while (!raws[r].eof) {
+		require(e2e_now_ms() < deadline, "idle_peers: the silent "
+		    "connection was not closed");
+		pump(TICK_MS);
+	}
+	require(find_line(tl, "silent for", "room made for peer", lfrom) !=
+	    -1, "idle_peers: no line says why the silent peer went");
+	fprintf(stderr, "check_e2e_hostile: idle_peers: the newcomer got "
+	    "through after %lld ms\n", took);
+	good_finish("idle peers");
+}
+END_TEST
+
+/*
+ * 7c. One peer cannot take every flow (issue 11, defect 7): with
+ * --max-flows 20, a second connect side opens flows from 30 clients,
+ * more than all there are. A third peer must still get a flow at once:
+ * the second, most over its share, gives up its oldest.
+ */
+START_TEST(test_flow_share)
+{
+	static const char *const lopts[] = { "--max-flows", "20", NULL };
+	struct fstats	 st;
+	long long	 took, deadline;
+	int		 i, b3, fd, nfill = 30;
+
+	tunnel_start(lopts, 1);
+	tb = e2e_free_port(SOCK_DGRAM);
+	require(e2e_wait_log(start_connect("flooder", ttcp, tb), "-> up", 0,
+	    E2E_READY_MS) != -1, "flow_share: the flooder did not come up");
+	for (i = 0; i < nfill; i++) {
+		fills[nfills].fd = keep_udp(e2e_udp_socket(0));
+		fills[nfills].port = e2e_udp_port(fills[nfills].fd);
+		nfills++;
+	}
+	fill_round(0, nfill);
+	deadline = e2e_now_ms() + E2E_READY_MS;
+	for (;;) {
+		get_flow_stats(tl, &st);
+		if (st.active == 20 && st.refused > 0)
+			break;
+		require(e2e_now_ms() < deadline, "flow_share: the flooder "
+		    "did not fill the flows: active %lu, refused %lu",
+		    st.active, st.refused);
+		pump(TICK_MS);
+	}
+	b3 = e2e_free_port(SOCK_DGRAM);
+	require(e2e_wait_log(start_connect("third", ttcp, b3), "-> up", 0,
+	    E2E_READY_MS) != -1, "flow_share: the third peer did not come up");
+	fd = keep_udp(e2e_udp_socket(0));
+	took = echo_through(fd, b3, E2E_RECV_MS);
+	require(took != -1, "flow_share: the third peer got no flow while "
+	    "another held all %d", 20);
+	require(find_line(tl, "over its share", NULL, 0) != -1,
+	    "flow_share: no line says whose flow made room");
+	fprintf(stderr, "check_e2e_hostile: flow_share: the third peer's "
+	    "client answered in %lld ms\n", took);
+	good_finish("flow share");
+}
+END_TEST
+
 START_TEST(test_max_flows)
 {
 	static const char *const lopts[] = { "--max-flows", "50", NULL };
@@ -2250,6 +2367,8 @@ e2e_hostile_suite(void)
 	tcase_add_test(tcase, test_never_reads);
 	tcase_add_test(tcase, test_max_peers);
 	tcase_add_test(tcase, test_max_flows);
+	tcase_add_test(tcase, test_idle_peers);
+	tcase_add_test(tcase, test_flow_share);
 	suite_add_tcase(s, tcase);
 
 	tcase = tcase_create("access");
