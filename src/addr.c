@@ -271,7 +271,6 @@ addr_key_make(struct addr_key *key, const struct sockaddr *sa)
 			memcpy(key->addr, &sin6->sin6_addr.s6_addr[12], 4);
 		} else {
 			key->family = AF_INET6;
-			key->scope = sin6->sin6_scope_id;
 			memcpy(key->addr, &sin6->sin6_addr, 16);
 		}
 	}

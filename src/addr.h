@@ -31,13 +31,15 @@ struct addr_spec {
 /*
  * Canonical flow key: zero-filled, then family, port and address bytes,
  * so one client always hashes alike whatever sockaddr it came in.
- * IPv4-mapped IPv6 addresses are keyed as IPv4.
+ * IPv4-mapped IPv6 addresses are keyed as IPv4. The IPv6 scope id is
+ * not in the key: a frame's address carries none, and the reply to a
+ * link-local client must find its flow.
  */
 struct addr_key {
 	uint8_t		family;		/* AF_INET or AF_INET6 */
 	uint8_t		pad;
 	uint16_t	port;		/* network byte order */
-	uint32_t	scope;		/* IPv6 scope id, 0 for IPv4 */
+	uint32_t	scope;		/* always 0: see above */
 	uint8_t		addr[16];
 };
 

@@ -58,6 +58,8 @@ struct tunnel {
 
 static void	tunnel_udp_readcb(evutil_socket_t, short, void *);
 static void	tunnel_udp_batch(struct tunnel *, struct udp_msg *, int);
+static int	tunnel_scope_clash(struct tunnel *, struct flow *,
+		    const struct sockaddr *);
 static void	tunnel_framecb(struct link *, const struct frame *, void *);
 static void	tunnel_pausecb(struct link *, int, void *);
 static void	tunnel_flushcb(struct link *, void *);
@@ -405,6 +407,30 @@ tunnel_udp_readcb(evutil_socket_t fd, short events, void *arg)
 	}
 }
 
+/*
+ * The flow of sa's address and port belongs to a client on another
+ * interface (link-local addresses repeat across links): the wire cannot
+ * tell the two apart, so the newcomer is refused rather than have its
+ * replies go to the other. Returns 1 when it was.
+ */
+static int
+tunnel_scope_clash(struct tunnel *t, struct flow *flow,
+    const struct sockaddr *sa)
+{
+	const struct sockaddr_in6	*a = (const void *)sa;
+	const struct sockaddr_in6	*b = (const void *)flow_client(flow);
+	char				 s[ADDR_STRLEN];
+
+	if (sa->sa_family != AF_INET6 || b->sin6_family != AF_INET6 ||
+	    a->sin6_scope_id == b->sin6_scope_id)
+		return (0);
+	t->limit.refused++;
+	if (log_ratelimit(&t->limit.rl))
+		log_warnx("flow %s: refused, a live flow has the same address "
+		    "on another interface", addr_fmt(sa, s, sizeof s));
+	return (1);
+}
+
 /* One batch from the bound socket onto the link. */
 static void
 tunnel_udp_batch(struct tunnel *t, struct udp_msg *msgs, int n)
@@ -417,7 +443,10 @@ tunnel_udp_batch(struct tunnel *t, struct udp_msg *msgs, int n)
 	for (i = 0; i < n; i++) {
 		sa = (struct sockaddr *)&msgs[i].from;
 		if (t->flows != NULL) {
-			if ((flow = flow_lookup(t->flows, sa)) == NULL) {
+			if ((flow = flow_lookup(t->flows, sa)) != NULL &&
+			    tunnel_scope_clash(t, flow, sa))
+				continue;
+			if (flow == NULL) {
 				flow = flow_create(t->flows, sa, -1, NULL);
 				if (flow == NULL)
 					continue;	/* over --max-flows */
