@@ -48,7 +48,9 @@ fz_check(enum options_result r, const struct options *o, const char *err)
 		FUZZ_CHECK(o->side == SIDE_LISTEN || o->side == SIDE_CONNECT);
 		FUZZ_CHECK(o->tcp.host[0] != '\0' && o->tcp.port != 0);
 		FUZZ_CHECK(!o->tcp.is_auto);
-		FUZZ_CHECK(o->udp_bind.is_auto || o->udp_bind.port != 0);
+		/* Port 0, the system's pick, is for the listen side only. */
+		FUZZ_CHECK(o->udp_bind.is_auto || o->udp_bind.port != 0 ||
+		    o->side == SIDE_LISTEN);
 		FUZZ_CHECK(o->udp_sendto.is_auto ||
 		    o->udp_sendto.port != 0);
 		FUZZ_CHECK(!o->udp_bind.is_auto || o->side == SIDE_LISTEN);
