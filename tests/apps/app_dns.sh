@@ -29,9 +29,9 @@ if [ "$N" -lt 1 ] || [ "$N" -gt 250 ]; then
 	fail "DNS_CLIENTS must be 1 to 250"
 fi
 
-# shellcheck disable=SC2046
-set -- $(freeports udp 2)
-D=$1 U=$2
+# dnsmasq serves TCP on its port too: D must be free for both.
+D=$(freeports both 1)
+U=$(freeports udp 1)
 T=$(freeports tcp 1)
 
 records=
