@@ -32,6 +32,9 @@ fi
 # dnsmasq serves TCP on its port too: D must be free for both.
 D=$(freeports both 1)
 U=$(freeports udp 1)
+while [ "$U" = "$D" ]; do
+	U=$(freeports udp 1)
+done
 T=$(freeports tcp 1)
 
 records=
