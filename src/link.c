@@ -23,7 +23,6 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/util.h>
 
@@ -31,6 +30,7 @@
 #include "link.h"
 #include "link_private.h"
 #include "log.h"
+#include "resolve.h"
 #include "tcp.h"
 
 
@@ -40,7 +40,7 @@ static void	link_try_next(struct link *);
 static void	link_up(struct link *, const char *);
 static void	link_drop_connection(struct link *);
 static void	link_eventcb(struct bufferevent *, short, void *);
-static void	link_dnscb(int, struct evutil_addrinfo *, void *);
+static void	link_dnscb(int, struct addrinfo *, void *);
 static void	link_timercb(evutil_socket_t, short, void *);
 
 /*
@@ -58,15 +58,14 @@ static const char *link_state_names[] = {
 };
 
 struct link *
-link_new(struct event_base *base, struct evdns_base *dns,
-    const struct link_config *cfg, const struct link_cbs *cbs, void *arg)
+link_new(struct event_base *base, const struct link_config *cfg,
+    const struct link_cbs *cbs, void *arg)
 {
 	struct link	*link;
 
 	if ((link = calloc(1, sizeof *link)) == NULL)
 		return (NULL);
 	link->base = base;
-	link->dns = dns;
 	link->cfg = *cfg;
 	link->cbs = *cbs;
 	link->arg = arg;
@@ -93,12 +92,9 @@ link_free(struct link *link)
 {
 	if (link == NULL)
 		return;
-	if (link->dns_req != NULL) {
-		struct evdns_getaddrinfo_request *req = link->dns_req;
-
-		link->dns_req = NULL;
-		evdns_getaddrinfo_cancel(req);
-	}
+	/* Never calls back, even with the loop stopped (issue 11, 5). */
+	resolve_cancel(link->dns_req);
+	link->dns_req = NULL;
 	link_drop_connection(link);
 	if (link->ai_list != NULL)
 		evutil_freeaddrinfo(link->ai_list);
@@ -290,33 +286,35 @@ link_timercb(evutil_socket_t fd, short events, void *arg)
 static void
 link_resolve(struct link *link)
 {
-	struct evutil_addrinfo			 hints;
-	struct evdns_getaddrinfo_request	*req;
+	struct addrinfo	 hints;
+	struct resolve	*req;
 
 	memset(&hints, 0, sizeof hints);
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_protocol = IPPROTO_TCP;
 	link_set_state(link, LINK_RESOLVING, "looking up the host");
-	/* A numeric host is answered at once, from inside this call. */
-	req = evdns_getaddrinfo(link->dns, link->host, link->port, &hints,
+	/*
+	 * The system's resolver, as for --udp-sendto, so that a name only
+	 * a name-service module knows works here too. A numeric host is
+	 * answered at once, from inside this call.
+	 */
+	req = resolve_start(link->base, link->host, link->port, &hints,
 	    link_dnscb, link);
 	if (link->state == LINK_RESOLVING)
 		link->dns_req = req;
 }
 
 static void
-link_dnscb(int result, struct evutil_addrinfo *res, void *arg)
+link_dnscb(int result, struct addrinfo *res, void *arg)
 {
 	struct link	*link = arg;
 	char		 why[256];
 
-	if (result == EVUTIL_EAI_CANCEL)
-		return;		/* link_free() is under way */
 	link->dns_req = NULL;
 	if (result != 0) {
 		snprintf(why, sizeof why, "cannot resolve %s: %s", link->host,
-		    evutil_gai_strerror(result));
+		    gai_strerror(result));
 		link_backoff(link, why);
 		return;
 	}

@@ -16,7 +16,6 @@
 #include "stats.h"
 
 struct event_base;
-struct evdns_base;
 struct link;
 
 enum link_state {
@@ -56,9 +55,8 @@ struct link_cbs {
 #define LINK_CONNECT_TIMEOUT_S	10
 
 /* link.c */
-struct link	*link_new(struct event_base *, struct evdns_base *,
-		    const struct link_config *, const struct link_cbs *,
-		    void *);
+struct link	*link_new(struct event_base *, const struct link_config *,
+		    const struct link_cbs *, void *);
 void		 link_free(struct link *);
 void		 link_connect(struct link *, const char *, uint16_t);
 void		 link_attach(struct link *, int, const struct sockaddr *);

@@ -9,7 +9,6 @@
 #include <sys/time.h>
 
 #include <event2/bufferevent.h>
-#include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/util.h>
 
@@ -29,7 +28,6 @@
 
 struct link {
 	struct event_base	*base;
-	struct evdns_base	*dns;
 	struct link_config	 cfg;
 	struct link_cbs		 cbs;
 	void			*arg;
@@ -59,7 +57,7 @@ struct link {
 	/* Connect side only. */
 	char			*host;
 	char			 port[8];
-	struct evdns_getaddrinfo_request *dns_req;
+	struct resolve		*dns_req;	/* resolve.c */
 	struct evutil_addrinfo	*ai_list;	/* addresses of this attempt */
 	struct evutil_addrinfo	*ai_next;	/* the next one to try */
 	char			 trying[ADDR_STRLEN];

@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/dns.h>
 #include <event2/event.h>
 
 #include "log.h"
@@ -99,7 +98,6 @@ main(int argc, char *argv[])
 	struct event		*sigev[sizeof sigs / sizeof sigs[0]];
 	struct options		 opts;
 	struct main_ctx		 ctx;
-	struct evdns_base	*dns = NULL;
 	char			 err[512];
 	size_t			 i;
 	int			 status = 1;
@@ -143,10 +141,6 @@ main(int argc, char *argv[])
 	memset(&ctx, 0, sizeof ctx);
 	if ((ctx.base = event_base_new()) == NULL)
 		fatalx("event_base_new");
-	if (opts.side == SIDE_CONNECT &&
-	    (dns = evdns_base_new(ctx.base,
-	    EVDNS_BASE_INITIALIZE_NAMESERVERS)) == NULL)
-		fatalx("evdns_base_new");
 	/* Signals first: the tunnel starts working as soon as it exists. */
 	if ((ctx.flush = evtimer_new(ctx.base, main_flushcb, &ctx)) == NULL)
 		fatalx("evtimer_new");
@@ -156,7 +150,7 @@ main(int argc, char *argv[])
 			fatalx("cannot catch signal %d", sigs[i]);
 	}
 	/* A tunnel that cannot start has said why; tear down all the same. */
-	if ((ctx.tunnel = tunnel_new(ctx.base, dns, &opts)) != NULL) {
+	if ((ctx.tunnel = tunnel_new(ctx.base, &opts)) != NULL) {
 		event_base_dispatch(ctx.base);
 		tunnel_discard(ctx.tunnel);
 		tunnel_log_stats(ctx.tunnel);
@@ -167,11 +161,6 @@ main(int argc, char *argv[])
 		event_free(sigev[i]);
 	event_free(ctx.flush);
 	tunnel_free(ctx.tunnel);
-	/* A lookup cancelled just now is finished off by callbacks that
-	 * only the loop runs: one more turn, or its memory stays behind. */
-	(void)event_base_loop(ctx.base, EVLOOP_NONBLOCK);
-	if (dns != NULL)
-		evdns_base_free(dns, 1);
 	event_base_free(ctx.base);
 	return (status);
 }

@@ -140,7 +140,7 @@ peer_accept(struct peer_env *env, int fd, const struct sockaddr *sa)
 	}
 	peer->env = env;
 	addr_fmt(sa, a, sizeof a);
-	peer->link = link_new(env->base, NULL, &env->link_cfg, &cbs, peer);
+	peer->link = link_new(env->base, &env->link_cfg, &cbs, peer);
 	peer->flows = flow_table_new(env->base, env->flow_timeout_s,
 	    env->limit, a, peer);
 	if (peer->link == NULL || peer->flows == NULL) {

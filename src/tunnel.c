@@ -91,8 +91,7 @@ tunnel_is_peer_mode(const struct tunnel *t)
 }
 
 struct tunnel *
-tunnel_new(struct event_base *base, struct evdns_base *dns,
-    const struct options *opts)
+tunnel_new(struct event_base *base, const struct options *opts)
 {
 	static const struct link_cbs	 cbs = {
 		tunnel_framecb, NULL, tunnel_pausecb, tunnel_flushcb
@@ -130,7 +129,7 @@ tunnel_new(struct event_base *base, struct evdns_base *dns,
 	} else {
 		if (tunnel_open_udp(t) != 0)
 			goto fail;
-		if ((t->link = link_new(base, dns, &cfg, &cbs, t)) == NULL)
+		if ((t->link = link_new(base, &cfg, &cbs, t)) == NULL)
 			fatalx("link_new");
 		/* Flows are logged by the link they go through. */
 		snprintf(name, sizeof name, strchr(opts->tcp.host, ':') ?

@@ -5,13 +5,11 @@
 #include <stddef.h>
 
 struct event_base;
-struct evdns_base;
 struct options;
 struct tunnel;
 
 /* tunnel.c */
-struct tunnel	*tunnel_new(struct event_base *, struct evdns_base *,
-		    const struct options *);
+struct tunnel	*tunnel_new(struct event_base *, const struct options *);
 void		 tunnel_free(struct tunnel *);
 void		 tunnel_stop_input(struct tunnel *);
 void		 tunnel_discard(struct tunnel *);

@@ -29,10 +29,10 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/util.h>
 
+#include "fake_gai.h"
 #include "frame.h"
 #include "link.h"
 #include "stats.h"
@@ -65,7 +65,6 @@ struct peer {
 
 static struct {
 	struct event_base	*base;
-	struct evdns_base	*dns;
 	struct event		*tick;
 	struct link		*link;
 
@@ -578,7 +577,7 @@ start_link(const struct link_config *cfg)
 {
 	struct link_cbs	cbs = { h_framecb, h_statecb, h_pausecb, h_flushcb };
 
-	h.link = link_new(h.base, h.dns, cfg, &cbs, &h);
+	h.link = link_new(h.base, cfg, &cbs, &h);
 	ck_assert_ptr_nonnull(h.link);
 	ck_assert_int_eq(link_state(h.link), LINK_CLOSED);
 	ck_assert_int_eq(link_paused(h.link), 0);
@@ -622,8 +621,6 @@ setup(void)
 	signal(SIGPIPE, SIG_IGN);
 	h.base = event_base_new();
 	ck_assert_ptr_nonnull(h.base);
-	h.dns = evdns_base_new(h.base, 0);
-	ck_assert_ptr_nonnull(h.dns);
 	h.tick = event_new(h.base, -1, EV_PERSIST, h_tickcb, NULL);
 	ck_assert_ptr_nonnull(h.tick);
 	ck_assert_int_eq(event_add(h.tick, &tv), 0);
@@ -641,7 +638,6 @@ teardown(void)
 	peer_free(&h.p1);
 	peer_free(&h.p2);
 	event_free(h.tick);
-	evdns_base_free(h.dns, 0);
 	event_base_free(h.base);
 }
 
@@ -711,7 +707,7 @@ START_TEST(test_backoff_first_varies)
 	cfg.backoff_min_ms = 1000;
 	cfg.backoff_max_ms = 8000;
 	for (i = 0; i < 20; i++) {
-		l = link_new(h.base, h.dns, &cfg, &cbs, &h);
+		l = link_new(h.base, &cfg, &cbs, &h);
 		ck_assert_ptr_nonnull(l);
 		v = link_backoff_next(l);
 		ck_assert_msg(v >= 1000 && v <= 2000, "first delay %u ms", v);
@@ -761,23 +757,19 @@ END_TEST
  */
 START_TEST(test_connect_tries_every_address)
 {
-	static const char	*orders[] = {
-		"127.0.0.2 uot-multi\n127.0.0.1 uot-multi\n",
-		"127.0.0.1 uot-multi\n127.0.0.2 uot-multi\n",
+	static const char	*orders[][2] = {
+		{ "127.0.0.2", "127.0.0.1" },
+		{ "127.0.0.1", "127.0.0.2" },
 	};
 	struct link_config	 cfg;
-	char			 path[] = "/tmp/uot-hosts-XXXXXX";
 	uint16_t		 port;
 	size_t			 i;
-	int			 lfd, fd;
+	int			 lfd;
 
-	fd = mkstemp(path);
-	ck_assert_int_ne(fd, -1);
-	ck_assert_int_eq(write(fd, orders[_i], strlen(orders[_i])),
-	    (ssize_t)strlen(orders[_i]));
-	close(fd);
-	ck_assert_int_eq(evdns_base_load_hosts(h.dns, path), 0);
-	unlink(path);
+	/* The system's resolver answers it (fake_gai.c). */
+	fake_gai_name = "uot-multi";
+	fake_gai_addrs[0] = orders[_i][0];
+	fake_gai_addrs[1] = orders[_i][1];
 
 	cfg_init(&cfg);
 	lfd = tcp_bound(&port);		/* 127.0.0.1 only: .2 is refused */
@@ -791,6 +783,106 @@ START_TEST(test_connect_tries_every_address)
 		    "backed off at state %zu instead of trying the next "
 		    "address", i);
 	close(lfd);
+}
+END_TEST
+
+/*
+ * Issue 11, defect 11: --tcp-connect resolves with the system's
+ * getaddrinfo, as --udp-sendto does, so a name that only a name-service
+ * module knows (here fake_gai.c; mDNS, LDAP, nss-myhostname for real)
+ * connects. libevent's evdns never asked it.
+ */
+START_TEST(test_connect_nss_name)
+{
+	struct link_config	 cfg;
+	uint16_t		 port;
+	int			 lfd;
+
+	fake_gai_name = "uot-nss-only.test";
+	fake_gai_addrs[0] = "127.0.0.1";
+	cfg_init(&cfg);
+	lfd = tcp_bound(&port);
+	ck_assert_int_eq(listen(lfd, 8), 0);
+	start_link(&cfg);
+	link_connect(h.link, "uot-nss-only.test", port);
+	ck_assert_msg(wait_state(LINK_UP), "a name only the system's "
+	    "resolver knows did not connect: state %s after %zu backoffs",
+	    link_state_name(link_state(h.link)), h.nbackoff);
+	accept_peer(lfd, &h.p1);
+	close(lfd);
+}
+END_TEST
+
+/* libevent's allocations, counted: what a stopped loop would leak. */
+static long	mem_live;
+
+static void *
+mem_malloc(size_t n)
+{
+	void	*p = malloc(n);
+
+	if (p != NULL)
+		__atomic_add_fetch(&mem_live, 1, __ATOMIC_RELAXED);
+	return (p);
+}
+
+static void *
+mem_realloc(void *p, size_t n)
+{
+	void	*q = realloc(p, n);
+
+	if (p == NULL && q != NULL)
+		__atomic_add_fetch(&mem_live, 1, __ATOMIC_RELAXED);
+	return (q);
+}
+
+static void
+mem_free(void *p)
+{
+	if (p != NULL)
+		__atomic_sub_fetch(&mem_live, 1, __ATOMIC_RELAXED);
+	free(p);
+}
+
+/*
+ * Issue 11, defect 5: SIGTERM while the name is being resolved stops
+ * the loop, and then the link is freed. Nothing may be left behind (the
+ * cancel must not need the loop), and the answer that comes later must
+ * never reach the freed link.
+ */
+START_TEST(test_free_while_resolving)
+{
+	struct link_config	 cfg;
+	struct event_base	*fixture = h.base;
+	long			 before;
+
+	fake_gai_hang = "uot-hang.test";
+	cfg_init(&cfg);
+	/* A base of its own, so that it can be freed here and counted. */
+	before = __atomic_load_n(&mem_live, __ATOMIC_RELAXED);
+	h.base = event_base_new();
+	ck_assert_ptr_nonnull(h.base);
+	start_link(&cfg);
+	link_connect(h.link, "uot-hang.test", 7);
+	ck_assert_int_eq(link_state(h.link), LINK_RESOLVING);
+	/* One turn: the lookup is under way, and stays so. */
+	ck_assert_int_ne(event_base_loop(h.base, EVLOOP_NONBLOCK), -1);
+	ck_assert_int_eq(link_state(h.link), LINK_RESOLVING);
+
+	/* The loop has stopped: free it all, as main() does. */
+	h.nstates = 0;
+	link_free(h.link);
+	h.link = NULL;
+	event_base_free(h.base);
+	h.base = fixture;
+	ck_assert_msg(__atomic_load_n(&mem_live, __ATOMIC_RELAXED) == before,
+	    "%ld libevent allocations left after link_free",
+	    __atomic_load_n(&mem_live, __ATOMIC_RELAXED) - before);
+
+	/* The answer comes after all: nobody may hear of it. */
+	fake_gai_release();
+	ck_assert_int_ne(event_base_loop(h.base, EVLOOP_NONBLOCK), -1);
+	ck_assert_uint_eq(h.nstates, 0);
 }
 END_TEST
 
@@ -1461,6 +1553,8 @@ link_suite(void)
 	tcase_set_timeout(tc, TEST_TIMEOUT);
 	tcase_add_test(tc, test_connect_refused_then_up);
 	tcase_add_loop_test(tc, test_connect_tries_every_address, 0, 2);
+	tcase_add_test(tc, test_connect_nss_name);
+	tcase_add_test(tc, test_free_while_resolving);
 	tcase_add_test(tc, test_connect_reconnect);
 	suite_add_tcase(s, tc);
 
@@ -1503,6 +1597,8 @@ main(void)
 	SRunner	*sr;
 	int	 failed;
 
+	/* Before libevent allocates anything: count what it holds. */
+	event_set_mem_functions(mem_malloc, mem_realloc, mem_free);
 	sr = srunner_create(link_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

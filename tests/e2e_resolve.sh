@@ -4,7 +4,8 @@
 # the --tcp-connect host name exits 0, and leaves nothing behind: under
 # the sanitizer and valgrind runs of .ci/run, a lookup still in flight
 # at exit was reported as leaked and turned the exit status into 1
-# (issue 11, defect 5).
+# (issue 11, defect 5). The lookup is the system resolver's, in a thread
+# of its own (resolve.c), which the shutdown abandons.
 #
 # The lookup must hang, on this machine alone: the binary runs in a
 # mount namespace of its own whose /etc/resolv.conf names 127.0.0.77,
