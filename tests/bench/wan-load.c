@@ -220,6 +220,18 @@ flow_input(struct wflow *f, int id, unsigned char *buf,
 	}
 }
 
+/*
+ * When datagram f->next of flow i is due. Flows of the same rate are
+ * offset by a fraction of their interval, so their sends interleave
+ * rather than always arriving in the same order.
+ */
+static long long
+due_ns(const struct wflow *f, int i, long long t0)
+{
+	return (t0 + (long long)(((double)f->next + (double)i /
+	    (double)nflows) * 1e9 / (double)f->pps));
+}
+
 static int
 cmp_ll(const void *a, const void *b)
 {
@@ -266,7 +278,7 @@ main(int argc, char *argv[])
 	long long		 wake;
 	double			 sum = 0, sumsq = 0, jain = -1, loss;
 	int			 ch, i, k, duration = 10, drain_ms = 3000;
-	int			 nbulk = 0, pending, timeout;
+	int			 nbulk = 0, pending, timeout, j, turn = 0;
 	const char		*fargs[WAN_MAXFLOWS];
 	int			 nfargs = 0;
 
@@ -326,22 +338,20 @@ main(int argc, char *argv[])
 			break;
 		pending = 0;
 		wake = now >= tend ? drain_end : tend;
-		for (i = 0; i < nflows; i++) {
+		/* Whose turn is first rotates: no flow always leads. */
+		turn = (turn + 1) % nflows;
+		for (j = 0; j < nflows; j++) {
+			i = (j + turn) % nflows;
 			f = &flows[i];
 			for (k = 0; k < WAN_MAXBURST && f->next < f->total;
 			    k++) {
-				due = t0 + (long long)((double)f->next *
-				    1e9 / (double)f->pps);
-				if (due > now)
+				if ((due = due_ns(f, i, t0)) > now)
 					break;
 				flow_send(f, i, buf);
 			}
-			if (f->next < f->total) {
-				due = t0 + (long long)((double)f->next *
-				    1e9 / (double)f->pps);
-				if (due < wake)
-					wake = due;
-			}
+			if (f->next < f->total &&
+			    (due = due_ns(f, i, t0)) < wake)
+				wake = due;
 			if (f->received < f->sent)
 				pending = 1;
 			if (f->next < f->total)
