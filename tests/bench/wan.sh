@@ -23,7 +23,10 @@
 #   bulk150       the light flow beside one bulk flow at 1.5x the link
 #   two150        two bulk flows from two client sockets, 0.75x each
 #                 (1.5x together): each one's goodput, Jain's index
-#   loss-*        bulk075, bulk150 and two150 again with LOSS% of the
+#   uneven150     two bulk flows at 1.0x and 0.5x (1.5x together): a
+#                 fair queue gives each half the link (index 1.0), a
+#                 FIFO gives each its share of the offered load (0.9)
+#   loss-*        bulk075, bulk150 and two150 (or uneven150) again with LOSS% of the
 #                 packets (1 by default) dropped at random as they leave
 #                 each namespace (nftables numgen random); needs nft
 #
@@ -54,7 +57,8 @@ set -u
 rate=20mbit
 secs=${BENCH_WAN_SECONDS:-10}
 drain=3000
-workloads=light,bulk075,bulk150,two150,loss-bulk075,loss-bulk150,loss-two150
+workloads=light,bulk075,bulk150,two150,uneven150,loss-bulk075,loss-bulk150,
+workloads=${workloads}loss-two150
 losspct=1
 
 usage() {
@@ -108,8 +112,8 @@ bps=$((n * mult))
 
 for w in $(echo "$workloads" | tr ',' ' '); do
 	case $w in
-	light | bulk075 | bulk150 | two150 | loss-bulk075 | loss-bulk150 | \
-	    loss-two150) ;;
+	light | bulk075 | bulk150 | two150 | uneven150 | loss-bulk075 | \
+	    loss-bulk150 | loss-two150 | loss-uneven150) ;;
 	*) bad "unknown workload: $w" ;;
 	esac
 done
@@ -286,6 +290,8 @@ b075=bulk:1200:$((bps * 3 / 4 / 9600))
 b150=bulk:1200:$((bps * 3 / 2 / 9600))
 half1=bulk1:1200:$((bps * 3 / 4 / 9600))
 half2=bulk2:1200:$((bps * 3 / 4 / 9600))
+big1=bulk1:1200:$((bps / 9600))
+small2=bulk2:1200:$((bps / 2 / 9600))
 
 # run WORKLOAD PATH: one run, its rows to stdout, its JSON to a file.
 run() {
@@ -294,6 +300,7 @@ run() {
 	bulk075) flows="-f $light -f $b075" ;;
 	bulk150) flows="-f $light -f $b150" ;;
 	two150) flows="-f $half1 -f $half2" ;;
+	uneven150) flows="-f $big1 -f $small2" ;;
 	esac
 	if [ "$2" = tunnel ]; then
 		tunnel_start
