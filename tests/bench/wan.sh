@@ -35,8 +35,8 @@
 # time), RTT p50/p99/max in ms, and goodput (echoed payload received in
 # the last 80% of the send window; it reads low when the queue delay is
 # a good part of the run, so use a longer -d then) in Mbit/s.
-# People-readable rows, then one JSON line per workload ({"bench":"wan",...,"tunnel":{...},
-# "direct":{...}}).
+# People-readable rows, then one JSON line per workload
+# ({"bench":"wan",...,"tunnel":{...},"direct":{...}}).
 #
 # Usage (from tests/, after make):
 #
