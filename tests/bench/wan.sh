@@ -180,6 +180,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 trap 'exit 129' HUP
+trap 'exit 141' PIPE
 
 fail() {
 	echo "bench-wan: FAIL: $*" >&2
