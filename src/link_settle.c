@@ -20,8 +20,12 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
-#ifdef __linux__
+#ifdef HAVE_LINUX_SOCKIOS_H
 #include <linux/sockios.h>
+#endif
+/* Linux's SIOCOUTQ is its TIOCOUTQ, where the kernel headers are absent. */
+#if !defined(SIOCOUTQ) && defined(__linux__) && defined(TIOCOUTQ)
+#define SIOCOUTQ	TIOCOUTQ
 #endif
 
 #include <errno.h>
