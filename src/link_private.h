@@ -21,9 +21,12 @@
  * Our reads: this much each, this many per wakeup at most. One read per
  * wakeup lets the UDP sockets be read between reads: a flushed queue
  * whose frames all went out in one wakeup would have the server's
- * answers overflow our UDP socket before we came back to read it.
+ * answers overflow our UDP socket before we came back to read it. 32 KiB
+ * of 200-byte frames is about 150 answers, well within a UDP socket at
+ * Linux's default cap (208 KiB, about 330 such datagrams); 64 KiB was
+ * at its edge, and lost some under load.
  */
-#define LINK_READ_SIZE		(64 * 1024)
+#define LINK_READ_SIZE		(32 * 1024)
 #define LINK_READ_ROUNDS	1
 
 struct link {
