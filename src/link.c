@@ -1,8 +1,9 @@
 /*
  * link.c - one TCP connection between the two ends and the state machine
  * that owns its life. Every flow of the link sends through link_send():
- * framed straight into the TCP output while up, into one bounded queue
- * while not, and the queue goes out first when the link comes up.
+ * while up, into the TCP output or the fair queue in front of it; while
+ * not, into one bounded queue, which joins the fair queue when the link
+ * comes up.
  *
  * Connect side:  BACKOFF -> RESOLVING -> CONNECTING -> UP -> BACKOFF ...
  * Listen side:   CLOSED -> UP (link_attach) -> CLOSED
@@ -57,11 +58,35 @@ static const char *link_state_names[] = {
 	"closed", "backoff", "resolving", "connecting", "up"
 };
 
+/* The fair queue's settings, from the link's. */
+static void
+link_fq_config(const struct link_config *cfg, struct fq_config *fc)
+{
+	uint64_t	interval_ms;
+
+	memset(fc, 0, sizeof *fc);
+	if (frame_has_address(cfg->framing)) {
+		/* A flow frame names its client after the length field. */
+		fc->key_off = 4;
+		fc->key_len = FRAME_FLOW_ADDRLEN;
+	}
+	interval_ms = (uint64_t)cfg->target_ms * LINK_CODEL_INTERVALS;
+	if (interval_ms < LINK_CODEL_INTERVAL_MIN_MS)
+		interval_ms = LINK_CODEL_INTERVAL_MIN_MS;
+	fc->target_us = (uint64_t)cfg->target_ms * 1000;
+	fc->interval_us = interval_ms * 1000;
+	fc->max_delay_us = (uint64_t)cfg->max_delay_ms * 1000;
+	fc->limit = cfg->queue_size > LINK_FQ_LIMIT_MIN ? cfg->queue_size :
+	    LINK_FQ_LIMIT_MIN;
+	fc->quantum = LINK_FQ_QUANTUM;
+}
+
 struct link *
 link_new(struct event_base *base, const struct link_config *cfg,
     const struct link_cbs *cbs, void *arg)
 {
 	struct link	*link;
+	struct fq_config fc;
 
 	if ((link = calloc(1, sizeof *link)) == NULL)
 		return (NULL);
@@ -71,7 +96,11 @@ link_new(struct event_base *base, const struct link_config *cfg,
 	link->arg = arg;
 	link->state = LINK_CLOSED;
 	snprintf(link->peer, sizeof link->peer, "(no peer)");
+	link_fq_config(cfg, &fc);
 	if ((link->queue = evbuffer_new()) == NULL ||
+	    (link->fq = fq_new(&fc)) == NULL ||
+	    (link->write_ev = event_new(base, -1, 0, link_writablecb, link)) ==
+	    NULL ||
 	    (link->in = evbuffer_new()) == NULL ||
 	    (link->queue_ledger = ledger_new()) == NULL ||
 	    (link->out_ledger = ledger_new()) == NULL ||
@@ -110,6 +139,9 @@ link_free(struct link *link)
 	ledger_free(link->out_ledger);
 	if (link->push_ev != NULL)
 		event_free(link->push_ev);
+	if (link->write_ev != NULL)
+		event_free(link->write_ev);
+	fq_free(link->fq);
 	free(link->host);
 	free(link);
 }
@@ -138,8 +170,13 @@ link_peer(const struct link *link)
 struct stats *
 link_stats(struct link *link)
 {
+	const struct fq_drops	*d = fq_drops(link->fq);
+
 	if (link->bev != NULL)
 		link_out_sync(link);
+	link->stats.drop_codel = d->codel;
+	link->stats.drop_too_old = d->too_old;
+	link->stats.drop_overlimit = d->overlimit;
 	return (&link->stats);
 }
 
@@ -150,6 +187,8 @@ link_stats(struct link *link)
 void
 link_discard(struct link *link)
 {
+	struct fq_pkt	*p;
+
 	link_settle_end(link);
 	if (link->bev != NULL) {
 		link_out_sync(link);
@@ -159,25 +198,22 @@ link_discard(struct link *link)
 		link->out_seen = evbuffer_get_length(
 		    bufferevent_get_output(link->bev));
 	}
-	link->stats.drop_exit += link->queue_frames;
+	link->stats.drop_exit += link->queue_frames + fq_frames(link->fq);
+	while ((p = fq_pop_any(link->fq)) != NULL)
+		fq_pkt_free(p);
 	evbuffer_drain(link->queue, evbuffer_get_length(link->queue));
 	ledger_clear(link->queue_ledger);
 	link->queue_frames = 0;
 }
 
-/* Bytes framed for the peer and not yet written to the socket. */
+/* Bytes for the peer not yet written to the socket, while up. */
 size_t
 link_pending(const struct link *link)
 {
 	if (link->bev == NULL)
 		return (0);
-	return (evbuffer_get_length(bufferevent_get_output(link->bev)));
-}
-
-int
-link_paused(const struct link *link)
-{
-	return (link->paused);
+	return (evbuffer_get_length(bufferevent_get_output(link->bev)) +
+	    fq_bytes(link->fq));
 }
 
 /*
@@ -200,15 +236,6 @@ link_set_state(struct link *link, enum link_state state, const char *why)
 	link->state = state;
 	if (link->cbs.state != NULL)
 		link->cbs.state(link, state, link->arg);
-}
-
-/* Backpressure: tells the owner to stop (1) or resume (0) feeding us. */
-void
-link_pause(struct link *link, int paused)
-{
-	link->paused = paused;
-	if (link->cbs.pause != NULL)
-		link->cbs.pause(link, paused, link->arg);
 }
 
 /* Connect side: start dialling host:port, and keep at it. */
@@ -338,8 +365,7 @@ link_try_next(struct link *link)
 		    BEV_OPT_CLOSE_ON_FREE);
 		if (link->bev == NULL)
 			break;
-		bufferevent_setcb(link->bev, NULL, link_writecb,
-		    link_eventcb, link);
+		bufferevent_setcb(link->bev, NULL, NULL, link_eventcb, link);
 		bufferevent_set_timeouts(link->bev, NULL, &tv);
 		evutil_gettimeofday(&link->dial_start, NULL);
 		if (bufferevent_socket_connect(link->bev, ai->ai_addr,
@@ -386,7 +412,7 @@ link_attach(struct link *link, int fd, const struct sockaddr *peer)
 		evutil_closesocket(fd);
 		return;
 	}
-	bufferevent_setcb(link->bev, NULL, link_writecb, link_eventcb, link);
+	bufferevent_setcb(link->bev, NULL, NULL, link_eventcb, link);
 	tcp_tune(fd, link->cfg.keepalive_s, link->cfg.tcp_buffer);
 	link_up(link, "accepted");
 }
@@ -400,24 +426,18 @@ link_close(struct link *link, const char *why)
 }
 
 /*
- * The bufferevent dials, times out a stalled peer and writes what the
- * socket would not take at once; the rest of the I/O is ours, with
- * fewer system calls than libevent 2.1 spends: reads of 64 KiB straight
- * into our input, and one write per batch of frames, attempted as soon
- * as the batch is framed (link_pushcb).
+ * The bufferevent dials and holds the connection; the I/O of an up link
+ * is ours, with fewer system calls than libevent 2.1 spends: reads
+ * straight into our input, and one write per batch of frames, attempted
+ * as soon as the batch is framed (link_pushcb), or when the socket
+ * takes more (link_writablecb, which also times out a stalled peer).
  */
 static void
 link_up(struct link *link, const char *why)
 {
-	struct evbuffer	*out = bufferevent_get_output(link->bev);
-	struct timeval	 tv = { link->cfg.keepalive_s, 0 };
-
-	/* Output that makes no progress for the whole budget: dead peer. */
-	bufferevent_set_timeouts(link->bev, NULL,
-	    link->cfg.keepalive_s > 0 ? &tv : NULL);
-	bufferevent_setwatermark(link->bev, EV_WRITE, link->cfg.low_water, 0);
+	bufferevent_set_timeouts(link->bev, NULL, NULL);
 	bufferevent_disable(link->bev, EV_READ | EV_WRITE);
-	link->writing = 0;
+	link_unsent_start(link);
 	link->read_ev = event_new(link->base, bufferevent_getfd(link->bev),
 	    EV_READ | EV_PERSIST, link_readcb, link);
 	if (link->read_ev == NULL || event_add(link->read_ev, NULL) != 0) {
@@ -426,16 +446,12 @@ link_up(struct link *link, const char *why)
 	}
 
 	link_settle_start(link);
-	/* What waited goes out first, in order, before anything newer. */
+	/* What waited goes out first in each flow, taking turns. */
 	if (link->queue_frames > 0) {
 		log_verbose("link %s: flushing %zu queued frames (%zu bytes)",
 		    link->peer, link->queue_frames,
 		    evbuffer_get_length(link->queue));
-		if (link_settle_flush(link, out) != 0) {
-			link_down(link, "out of memory");
-			return;
-		}
-		event_active(link->push_ev, 0, 0);
+		link_fq_flush(link);
 	}
 	if (link->ever_up)
 		link->stats.reconnects++;
@@ -443,10 +459,6 @@ link_up(struct link *link, const char *why)
 	event_base_gettimeofday_cached(link->base, &link->up_since);
 
 	link_set_state(link, LINK_UP, why);
-	if (link->state == LINK_UP && !link->paused &&
-	    evbuffer_get_length(out) >= link->cfg.high_water) {
-		link_pause(link, 1);
-	}
 }
 
 static void
@@ -457,6 +469,8 @@ link_drop_connection(struct link *link)
 		link->read_ev = NULL;
 	}
 	event_del(link->push_ev);
+	event_del(link->write_ev);
+	link->waiting = 0;
 	evbuffer_drain(link->in, evbuffer_get_length(link->in));
 	if (link->bev == NULL)
 		return;
@@ -468,9 +482,9 @@ link_drop_connection(struct link *link)
 	link->stats.drop_unsent += ledger_frames(link->out_ledger);
 	ledger_clear(link->out_ledger);
 	link->out_seen = 0;
+	link_fq_unload(link);
 	bufferevent_free(link->bev);
 	link->bev = NULL;
-	link->writing = 0;
 }
 
 /* The connection is gone: reading resumes (into the queue) and we retry. */
@@ -478,8 +492,6 @@ void
 link_down(struct link *link, const char *why)
 {
 	link_drop_connection(link);
-	if (link->paused)
-		link_pause(link, 0);
 	if (link->host != NULL)
 		link_backoff(link, why);
 	else

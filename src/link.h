@@ -1,8 +1,8 @@
 /*
  * link.h - one TCP connection between the two ends, and the state
  * machine that every flow of it sends through: connect (with backoff,
- * resolving the name each time), queue while down, flush on up,
- * backpressure while up.
+ * resolving the name each time), queue while down, flush on up, and
+ * while up a fair queue (fq.c) in front of a short kernel send queue.
  */
 #ifndef UOT_LINK_H
 #define UOT_LINK_H
@@ -33,8 +33,8 @@ struct link_config {
 	unsigned int	backoff_max_ms;
 	unsigned int	keepalive_s;	/* dead-peer budget, 0 = off */
 	size_t		tcp_buffer;	/* socket buffers, 0 = auto-tuning */
-	size_t		high_water;	/* pause UDP reading above this */
-	size_t		low_water;	/* and resume at or below this */
+	unsigned int	target_ms;	/* CoDel target delay of each flow */
+	unsigned int	max_delay_ms;	/* a frame older is never sent */
 };
 
 /* How a link tells its owner what happened. */
@@ -43,15 +43,11 @@ struct link_cbs {
 	void	(*frame)(struct link *, const struct frame *, void *);
 	/* The state changed; the owner may free the link from here. */
 	void	(*state)(struct link *, enum link_state, void *);
-	/* Stop (1) or resume (0) reading what feeds this link. */
-	void	(*pause)(struct link *, int, void *);
 	/* The frames of one read are all delivered: send what was batched
 	 * (their payloads are valid until this returns). May be NULL. */
 	void	(*flush)(struct link *, void *);
 };
 
-#define LINK_HIGH_WATER		(1024 * 1024)
-#define LINK_LOW_WATER		(256 * 1024)
 #define LINK_CONNECT_TIMEOUT_S	10
 
 /* link.c */
@@ -68,7 +64,6 @@ enum link_state	 link_state(const struct link *);
 const char	*link_state_name(enum link_state);
 const char	*link_peer(const struct link *);
 struct stats	*link_stats(struct link *);
-int		 link_paused(const struct link *);
 size_t		 link_pending(const struct link *);
 unsigned int	 link_backoff_next(struct link *);
 

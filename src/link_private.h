@@ -13,6 +13,7 @@
 #include <event2/util.h>
 
 #include "addr.h"
+#include "fq.h"
 #include "ledger.h"
 #include "link.h"
 #include "stats.h"
@@ -29,6 +30,22 @@
 #define LINK_READ_SIZE		(32 * 1024)
 #define LINK_READ_ROUNDS	1
 
+/*
+ * What the system may hold of ours unsent: about this many ms of what
+ * the connection has been carrying, within these bounds. Past it,
+ * frames wait in the fair queue, where they can be chosen and dropped
+ * (issue 12). A flow's turn is a quantum of bytes (one Ethernet frame,
+ * as fq_codel's); CoDel's interval is this many times its target, and
+ * never below its RFC's 100 ms.
+ */
+#define LINK_UNSENT_MS		2
+#define LINK_UNSENT_MIN		(2 * 1024)
+#define LINK_UNSENT_MAX		(512 * 1024)
+#define LINK_FQ_QUANTUM		1514
+#define LINK_FQ_LIMIT_MIN	(64 * 1024)
+#define LINK_CODEL_INTERVALS	20
+#define LINK_CODEL_INTERVAL_MIN_MS	100
+
 struct link {
 	struct event_base	*base;
 	struct link_config	 cfg;
@@ -38,12 +55,20 @@ struct link {
 	enum link_state		 state;
 	struct bufferevent	*bev;		/* the connection, when any */
 	char			 peer[ADDR_HOSTLEN + 8];
-	int			 paused;	/* told the owner to stop */
 	int			 ever_up;
 	struct evbuffer		*in;		/* bytes read, not yet frames */
 	struct event		*read_ev;	/* ours: see link_up() */
 	struct event		*push_ev;	/* writes the batch just framed */
-	int			 writing;	/* bufferevent owns the writes */
+	struct event		*write_ev;	/* the socket takes more */
+	int			 waiting;	/* write_ev is armed */
+
+	/* While up: the fair queue, and how much the system may hold. */
+	struct fq		*fq;
+	size_t			 unchecked;	/* written since last writable */
+	size_t			 unsent_target;	/* bytes, see LINK_UNSENT_MS */
+	size_t			 unsent_set;	/* as told to the system */
+	uint64_t		 rate;		/* bytes/s it has been taking */
+	uint64_t		 rate_since_us;	/* the last writable event */
 
 	struct evbuffer		*queue;		/* frames held while down */
 	size_t			 queue_frames;
@@ -74,7 +99,6 @@ struct link {
 
 /* link.c */
 void	link_down(struct link *, const char *);
-void	link_pause(struct link *, int);
 
 /*
  * How long a new connect-side connection keeps copies of what it sends:
@@ -90,15 +114,18 @@ void	link_pause(struct link *, int);
 void	link_settle_start(struct link *);
 void	link_settle_end(struct link *);
 void	link_settle_timercb(evutil_socket_t, short, void *);
-int	link_settle_flush(struct link *, struct evbuffer *);
 void	link_settle_keep(struct link *, const struct sockaddr *,
 	    const void *, size_t, size_t);
+void	link_settle_keep_frame(struct link *, const void *, size_t);
 void	link_settle_requeue(struct link *);
 
 /* link_io.c */
 void	link_out_sync(struct link *);
 void	link_readcb(evutil_socket_t, short, void *);
 void	link_pushcb(evutil_socket_t, short, void *);
-void	link_writecb(struct bufferevent *, void *);
+void	link_writablecb(evutil_socket_t, short, void *);
+void	link_unsent_start(struct link *);
+void	link_fq_flush(struct link *);
+void	link_fq_unload(struct link *);
 
 #endif

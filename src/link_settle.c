@@ -40,7 +40,10 @@
 #include "link_private.h"
 #include "log.h"
 
-/* Settling starts as the link comes up, before the queue is flushed. */
+/*
+ * Settling starts as the link comes up, before the queue moves into the
+ * fair queue; from then on the queue holds the copies of what is sent.
+ */
 void
 link_settle_start(struct link *link)
 {
@@ -92,37 +95,6 @@ link_settle_timercb(evutil_socket_t fd, short events, void *arg)
 	link_settle_end(arg);
 }
 
-/*
- * The queue goes out, and stays: out gets a copy, frame lengths and
- * all. Returns -1 when memory ran out (the caller drops the link).
- */
-int
-link_settle_flush(struct link *link, struct evbuffer *out)
-{
-	struct evbuffer_iovec	*v;
-	int			 n, i, rc = 0;
-
-	if (!link->settling) {
-		if (ledger_append(link->out_ledger, link->queue_ledger) != 0)
-			return (-1);
-		link->out_seen += evbuffer_get_length(link->queue);
-		evbuffer_add_buffer(out, link->queue);
-		link->queue_frames = 0;
-		return (0);
-	}
-	if (ledger_copy(link->out_ledger, link->queue_ledger) != 0)
-		return (-1);
-	n = evbuffer_peek(link->queue, -1, NULL, NULL, 0);
-	if ((v = calloc((size_t)n, sizeof *v)) == NULL)
-		return (-1);
-	n = evbuffer_peek(link->queue, -1, NULL, v, n);
-	for (i = 0; i < n && rc == 0; i++)
-		rc = evbuffer_add(out, v[i].iov_base, v[i].iov_len);
-	free(v);
-	link->out_seen += evbuffer_get_length(link->queue);
-	return (rc);
-}
-
 /* A frame just sent while settling: keep a copy, while they fit. */
 void
 link_settle_keep(struct link *link, const struct sockaddr *src,
@@ -137,6 +109,25 @@ link_settle_keep(struct link *link, const struct sockaddr *src,
 	}
 	if (frame_encode(link->queue, link->cfg.framing, src, buf, len) !=
 	    0) {
+		ledger_unadd(link->queue_ledger);
+		link_settle_end(link);
+		return;
+	}
+	link->queue_frames++;
+}
+
+/* The same, for a frame already framed (from the fair queue). */
+void
+link_settle_keep_frame(struct link *link, const void *frame, size_t len)
+{
+	if (!link->settling)
+		return;
+	if (evbuffer_get_length(link->queue) + len > link->settle_limit ||
+	    ledger_add(link->queue_ledger, len) != 0) {
+		link_settle_end(link);
+		return;
+	}
+	if (evbuffer_add(link->queue, frame, len) != 0) {
 		ledger_unadd(link->queue_ledger);
 		link_settle_end(link);
 		return;

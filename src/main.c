@@ -14,6 +14,7 @@
 
 #include <event2/event.h>
 
+#include "fq.h"
 #include "log.h"
 #include "notify.h"
 #include "options.h"
@@ -150,6 +151,7 @@ main(int argc, char *argv[])
 			fatalx("cannot catch signal %d", sigs[i]);
 	}
 	/* A tunnel that cannot start has said why; tear down all the same. */
+	fq_set_total_limit(opts.queue_memory);
 	if ((ctx.tunnel = tunnel_new(ctx.base, &opts)) != NULL) {
 		event_base_dispatch(ctx.base);
 		tunnel_discard(ctx.tunnel);

@@ -31,7 +31,10 @@ enum {
 	OPT_MAX_PEERS,
 	OPT_SYSLOG,
 	OPT_SYSLOG_FACILITY,
-	OPT_ALLOW
+	OPT_ALLOW,
+	OPT_TARGET_DELAY,
+	OPT_MAX_DELAY,
+	OPT_QUEUE_MEMORY
 };
 
 static const struct option options_long[] = {
@@ -48,6 +51,9 @@ static const struct option options_long[] = {
 	{ "keepalive",		required_argument,	NULL, OPT_KEEPALIVE },
 	{ "udp-buffer",		required_argument,	NULL, OPT_UDP_BUFFER },
 	{ "tcp-buffer",		required_argument,	NULL, OPT_TCP_BUFFER },
+	{ "target-delay",	required_argument,	NULL, OPT_TARGET_DELAY },
+	{ "max-delay",		required_argument,	NULL, OPT_MAX_DELAY },
+	{ "queue-memory",	required_argument,	NULL, OPT_QUEUE_MEMORY },
 	{ "flow-timeout",	required_argument,	NULL, OPT_FLOW_TIMEOUT },
 	{ "max-flows",		required_argument,	NULL, OPT_MAX_FLOWS },
 	{ "max-peers",		required_argument,	NULL, OPT_MAX_PEERS },
@@ -84,6 +90,9 @@ options_defaults(struct options *opts)
 	opts->flow_timeout_s = OPTIONS_FLOW_TIMEOUT_S;
 	opts->max_flows = OPTIONS_MAX_FLOWS;
 	opts->max_peers = OPTIONS_MAX_PEERS;
+	opts->target_delay_ms = OPTIONS_TARGET_DELAY_MS;
+	opts->max_delay_ms = OPTIONS_MAX_DELAY_MS;
+	opts->queue_memory = OPTIONS_QUEUE_MEMORY;
 }
 
 void
@@ -102,7 +111,11 @@ options_usage(FILE *f)
 "  -p, --udp-sendto DEST        PORT, HOST:PORT, IP:PORT, [IPv6]:PORT; IP:auto with\n"
 "                               --tcp-connect (replies go back to each client)\n"
 "      --framing NAME           flow (default), len32 or len16 (fixed mode only)\n"
-"      --queue-size BYTES       frames held while the link is down (default %d)\n"
+"      --queue-size BYTES       frames held while the link is down, and by each\n"
+"                               link's fair queue while up (default %d)\n"
+"      --target-delay MS        queueing delay each flow is held to (default %d)\n"
+"      --max-delay MS           never send a datagram that waited longer (default %d)\n"
+"      --queue-memory BYTES     all links' fair queues together (default %d)\n"
 "      --backoff-min MS         first reconnect delay (default %d)\n"
 "      --backoff-max MS         longest reconnect delay (default %d)\n"
 "      --keepalive SECONDS      declare a silent peer dead after this (default %d, 0 off)\n"
@@ -119,7 +132,8 @@ options_usage(FILE *f)
 "      --debug                  log every datagram\n"
 "  -h, --help                   show this help\n"
 "  -V, --version                show the version\n",
-	    OPTIONS_QUEUE_SIZE, OPTIONS_BACKOFF_MIN_MS, OPTIONS_BACKOFF_MAX_MS,
+	    OPTIONS_QUEUE_SIZE, OPTIONS_TARGET_DELAY_MS, OPTIONS_MAX_DELAY_MS,
+	    OPTIONS_QUEUE_MEMORY, OPTIONS_BACKOFF_MIN_MS, OPTIONS_BACKOFF_MAX_MS,
 	    OPTIONS_KEEPALIVE_S, OPTIONS_UDP_BUFFER, OPTIONS_FLOW_TIMEOUT_S, OPTIONS_MAX_FLOWS,
 	    OPTIONS_MAX_PEERS);
 }
@@ -270,6 +284,18 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 			OPTIONS_NUMBER(opts->queue_size, 0, 1ULL << 30,
 			    "a number of bytes");
 			break;
+		case OPT_TARGET_DELAY:
+			OPTIONS_NUMBER(opts->target_delay_ms, 1, 10000,
+			    "milliseconds");
+			break;
+		case OPT_MAX_DELAY:
+			OPTIONS_NUMBER(opts->max_delay_ms, 1, 3600000,
+			    "milliseconds");
+			break;
+		case OPT_QUEUE_MEMORY:
+			OPTIONS_NUMBER(opts->queue_memory, 64 * 1024,
+			    OPTIONS_BUFFER_MAX, "a number of bytes");
+			break;
 		case OPT_BACKOFF_MIN:
 			OPTIONS_NUMBER(opts->backoff_min_ms, 1, 3600000,
 			    "milliseconds");
@@ -405,6 +431,10 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 		return (options_error(err, errlen, "--framing '%s': carries no "
 		    "client address, so it cannot serve auto mode; use flow",
 		    frame_name(opts->framing)));
+	if (opts->target_delay_ms >= opts->max_delay_ms)
+		return (options_error(err, errlen, "--target-delay '%u': must "
+		    "be below --max-delay (%u)", opts->target_delay_ms,
+		    opts->max_delay_ms));
 	if (opts->backoff_min_ms > opts->backoff_max_ms)
 		return (options_error(err, errlen, "--backoff-min '%u': must "
 		    "not exceed --backoff-max (%u)", opts->backoff_min_ms,

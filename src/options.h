@@ -36,6 +36,9 @@ struct options {
 	unsigned int		flow_timeout_s;	/* auto mode: idle expiry */
 	size_t			max_flows;
 	size_t			max_peers;	/* listen side, auto mode */
+	unsigned int		target_delay_ms;	/* fair queue: CoDel */
+	unsigned int		max_delay_ms;	/* fair queue: hard bound */
+	size_t			queue_memory;	/* all fair queues, bytes */
 
 	struct addr_cidr	allow[OPTIONS_MAX_ALLOW];	/* --allow */
 	size_t			nallow;
@@ -50,6 +53,9 @@ struct options {
 #define OPTIONS_FLOW_TIMEOUT_S	600
 #define OPTIONS_MAX_FLOWS	16384
 #define OPTIONS_MAX_PEERS	64
+#define OPTIONS_TARGET_DELAY_MS	5
+#define OPTIONS_MAX_DELAY_MS	500
+#define OPTIONS_QUEUE_MEMORY	(64 * 1024 * 1024)
 
 enum options_result {
 	OPTIONS_RUN,

@@ -39,7 +39,6 @@ struct peer {
 
 static void	peer_framecb(struct link *, const struct frame *, void *);
 static void	peer_statecb(struct link *, enum link_state, void *);
-static void	peer_pausecb(struct link *, int, void *);
 static void	peer_flushcb(struct link *, void *);
 static void	peer_flow_readcb(struct flow *, void *);
 static void	peer_free(struct peer *);
@@ -118,7 +117,7 @@ void
 peer_accept(struct peer_env *env, int fd, const struct sockaddr *sa)
 {
 	static const struct link_cbs	 cbs = {
-		peer_framecb, peer_statecb, peer_pausecb, peer_flushcb
+		peer_framecb, peer_statecb, peer_flushcb
 	};
 	struct peer			*peer;
 	char				 a[ADDR_STRLEN];
@@ -238,17 +237,6 @@ peer_statecb(struct link *link, enum link_state state, void *arg)
 		peer_free(peer);
 }
 
-static void
-peer_pausecb(struct link *link, int paused, void *arg)
-{
-	struct peer	*peer = arg;
-
-	(void)link;
-	if (!paused && peer->env->stopped)
-		return;
-	flow_pause(peer->flows, paused);
-}
-
 /* A flow's own socket towards the server: bound to IP:0, connected. */
 static struct flow *
 peer_flow_open(struct peer *peer, const struct sockaddr *client)
@@ -331,8 +319,7 @@ peer_flow_readcb(struct flow *flow, void *arg)
 	char		 a[ADDR_STRLEN];
 
 	/* Until the socket is empty, as tunnel.c reads its own. */
-	for (round = 0; round < UDP_READ_ROUNDS && n == UDP_BATCH &&
-	    !link_paused(peer->link); round++) {
+	for (round = 0; round < UDP_READ_ROUNDS && n == UDP_BATCH; round++) {
 		if ((n = udp_recv_batch(flow_fd(flow), &msgs,
 		    link_stats(peer->link), flow_rx_drops(flow))) <= 0)
 			return;

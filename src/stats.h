@@ -26,6 +26,10 @@ struct stats {
 	uint64_t	udp_icmp;	/* ICMP errors reported on UDP sockets */
 	uint64_t	reconnects;
 	uint64_t	requeued;	/* sent to a connection that died at once */
+	uint64_t	drop_codel;	/* fair queue: its flow's delay stood high */
+	uint64_t	drop_too_old;	/* fair queue: older than --max-delay */
+	uint64_t	drop_overlimit;	/* fair queue: over --queue-size or
+					   --queue-memory */
 };
 
 /* stats.c */

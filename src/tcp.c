@@ -1,7 +1,8 @@
 /*
- * tcp.c - options on the tunnel's TCP sockets: no Nagle delay, and a
- * dead peer noticed within a time budget. Each knob the OS lacks is
- * skipped; keepalive alone still works everywhere.
+ * tcp.c - options on the tunnel's TCP sockets: no Nagle delay, a short
+ * queue of unsent data in the kernel, and a dead peer noticed within a
+ * time budget. Each knob the OS lacks is skipped or has a portable
+ * stand-in; keepalive alone still works everywhere.
  */
 #include "config.h"
 
@@ -11,6 +12,7 @@
 #include <netinet/tcp.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -27,6 +29,9 @@
  */
 #define TCP_KEEP_MAX_S		32767
 #define TCP_KEEP_PROBES		3
+
+/* The send buffer where nothing limits what it holds unsent. */
+#define TCP_PORTABLE_SNDBUF	(128 * 1024)
 
 static int
 tcp_setint(int fd, int level, int name, int value, const char *what,
@@ -89,6 +94,25 @@ tcp_keepalive(int fd, unsigned int budget_s, const char **failed)
 }
 
 /*
+ * Asks the system to say the socket is writable only while it holds
+ * fewer than bytes unsent (TCP_NOTSENT_LOWAT). Returns -1 where it
+ * cannot: tcp_tune() kept the send buffer small instead.
+ */
+int
+tcp_unsent_limit(int fd, size_t bytes)
+{
+#if HAVE_DECL_TCP_NOTSENT_LOWAT
+	return (tcp_setint(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT,
+	    bytes > INT_MAX ? INT_MAX : (int)bytes, "TCP_NOTSENT_LOWAT",
+	    NULL));
+#else
+	(void)fd;
+	(void)bytes;
+	return (-1);
+#endif
+}
+
+/*
  * bufsize, when not 0, fixes the socket buffers (--tcp-buffer);
  * budget_s, when not 0, is the dead-peer budget (--keepalive).
  */
@@ -97,6 +121,13 @@ tcp_tune(int fd, unsigned int budget_s, size_t bufsize)
 {
 	/* A tunnel for interactive UDP must not add Nagle's delay. */
 	tcp_setint(fd, IPPROTO_TCP, TCP_NODELAY, 1, "TCP_NODELAY", NULL);
+#if !HAVE_DECL_TCP_NOTSENT_LOWAT
+	/* Without a limit on what waits unsent, an auto-tuned buffer
+	 * would hold seconds of it on a slow path: keep it small. */
+	if (bufsize == 0)
+		(void)tcp_setint(fd, SOL_SOCKET, SO_SNDBUF,
+		    TCP_PORTABLE_SNDBUF, "SO_SNDBUF", NULL);
+#endif
 	sockbuf_set(fd, bufsize, 1, "--tcp-buffer");
 	if (budget_s > 0)
 		(void)tcp_keepalive(fd, budget_s, NULL);

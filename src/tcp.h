@@ -6,6 +6,7 @@
 
 /* tcp.c */
 void	tcp_tune(int, unsigned int, size_t);
+int	tcp_unsent_limit(int, size_t);
 int	tcp_keepalive_check(unsigned int, char *, size_t);
 
 #endif

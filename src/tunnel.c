@@ -61,7 +61,6 @@ static void	tunnel_udp_batch(struct tunnel *, struct udp_msg *, int);
 static int	tunnel_scope_clash(struct tunnel *, struct flow *,
 		    const struct sockaddr *);
 static void	tunnel_framecb(struct link *, const struct frame *, void *);
-static void	tunnel_pausecb(struct link *, int, void *);
 static void	tunnel_flushcb(struct link *, void *);
 static void	tunnel_acceptcb(int, const struct sockaddr *, void *);
 static int	tunnel_resolve_dest(struct tunnel *);
@@ -79,8 +78,8 @@ tunnel_link_config(const struct options *opts, struct link_config *cfg)
 	cfg->backoff_max_ms = opts->backoff_max_ms;
 	cfg->keepalive_s = opts->keepalive_s;
 	cfg->tcp_buffer = opts->tcp_buffer;
-	cfg->high_water = LINK_HIGH_WATER;
-	cfg->low_water = LINK_LOW_WATER;
+	cfg->target_ms = opts->target_delay_ms;
+	cfg->max_delay_ms = opts->max_delay_ms;
 }
 
 /* Listen side with --udp-bind auto: each accepted peer gets its flows. */
@@ -94,7 +93,7 @@ struct tunnel *
 tunnel_new(struct event_base *base, const struct options *opts)
 {
 	static const struct link_cbs	 cbs = {
-		tunnel_framecb, NULL, tunnel_pausecb, tunnel_flushcb
+		tunnel_framecb, NULL, tunnel_flushcb
 	};
 	struct tunnel			*t;
 	struct link_config		 cfg;
@@ -459,8 +458,6 @@ tunnel_udp_batch(struct tunnel *t, struct udp_msg *msgs, int n)
 			log_debug("udp %s: %zu bytes -> link %s",
 			    addr_fmt(sa, a, sizeof a), msgs[i].len,
 			    link_peer(t->link));
-		/* Past the high-water mark the rest still go: a batch is
-		 * small next to the margin the watermarks leave. */
 		link_send(t->link, sa, msgs[i].buf, msgs[i].len);
 	}
 }
@@ -508,22 +505,6 @@ tunnel_flushcb(struct link *link, void *arg)
 	(void)link;
 	(void)arg;
 	udp_sendq_flush();
-}
-
-/* Backpressure: the TCP output is full, so stop reading UDP for now. */
-static void
-tunnel_pausecb(struct link *link, int paused, void *arg)
-{
-	struct tunnel	*t = arg;
-
-	(void)link;
-	if (paused && t->udp_reading) {
-		event_del(t->udp_ev);
-		t->udp_reading = 0;
-	} else if (!paused && !t->udp_reading && !t->stopped) {
-		event_add(t->udp_ev, NULL);
-		t->udp_reading = 1;
-	}
 }
 
 /* No --allow: anyone; else the peer must be in one of the ranges. */

@@ -58,6 +58,8 @@ struct peer {
 	struct evbuffer	*in;
 	int		 eof;		/* 1: orderly EOF, -1: error */
 	int		 seqcheck;	/* payloads start with their index */
+	int		 seqrise;	/* ... which only rises (gaps allowed) */
+	long		 lastseq;
 	size_t		 want;		/* frames to wait for */
 	size_t		 ngot;		/* frames decoded, all of them */
 	struct got	 got[MAX_GOT];	/* the first MAX_GOT */
@@ -77,10 +79,6 @@ static struct {
 
 	size_t			 nflush;	/* flush callbacks */
 	size_t			 got_at_flush;	/* frames seen at the last */
-
-	int			 pause;		/* last report, -1: none yet */
-	size_t			 npause;
-	size_t			 pending_at[2];	/* pending when told 0, 1 */
 
 	struct peer		 p1, p2;
 } h;
@@ -140,6 +138,19 @@ dgram_fill(unsigned char *p, size_t len, unsigned int i)
 		p[k] = (unsigned char)(i * 29 + k * 13 + 5);
 	for (k = 0; k < 4 && k < len; k++)
 		p[k] = (i >> (8 * k)) & 0xff;
+}
+
+/* g carries datagram seq (first four bytes), whatever its size. */
+static void
+check_got_seq(const struct got *g, unsigned int seq)
+{
+	uint32_t	v;
+
+	ck_assert_uint_ge(g->len, 4);
+	v = (uint32_t)g->data[0] | (uint32_t)g->data[1] << 8 |
+	    (uint32_t)g->data[2] << 16 | (uint32_t)g->data[3] << 24;
+	ck_assert_msg(v == seq, "datagram %u where %u was due", (unsigned)v,
+	    seq);
 }
 
 /* Feeds datagram i of len bytes to the link, as a flow would. */
@@ -225,19 +236,6 @@ h_statecb(struct link *link, enum link_state state, void *arg)
 }
 
 static void
-h_pausecb(struct link *link, int paused, void *arg)
-{
-	ck_assert_ptr_eq(arg, &h);
-	ck_assert_ptr_eq(link, h.link);
-	/* Reports are changes: 1 first, then 0, 1, 0 ... */
-	ck_assert_int_eq(paused, h.pause == 1 ? 0 : 1);
-	ck_assert_int_eq(link_paused(link), paused);
-	h.pending_at[paused] = link_pending(link);
-	h.pause = paused;
-	h.npause++;
-}
-
-static void
 h_flushcb(struct link *link, void *arg)
 {
 	ck_assert_ptr_eq(arg, &h);
@@ -312,6 +310,17 @@ peer_pump(struct peer *p)
 			    (uint32_t)f.payload[3] << 24;
 			ck_assert_msg(seq == p->ngot, "frame %zu out of order: "
 			    "carries %u", p->ngot, (unsigned int)seq);
+		}
+		if (p->seqrise) {
+			ck_assert_uint_ge(f.len, 4);
+			seq = (uint32_t)f.payload[0] |
+			    (uint32_t)f.payload[1] << 8 |
+			    (uint32_t)f.payload[2] << 16 |
+			    (uint32_t)f.payload[3] << 24;
+			ck_assert_msg((long)seq > p->lastseq, "frame %zu "
+			    "carries %u after %ld", p->ngot,
+			    (unsigned int)seq, p->lastseq);
+			p->lastseq = (long)seq;
 		}
 		if (p->ngot < MAX_GOT)
 			got_set(&p->got[p->ngot], &f);
@@ -568,19 +577,19 @@ cfg_init(struct link_config *cfg)
 	cfg->backoff_min_ms = 20;
 	cfg->backoff_max_ms = 160;
 	cfg->keepalive_s = 0;
-	cfg->high_water = LINK_HIGH_WATER;
-	cfg->low_water = LINK_LOW_WATER;
+	/* No delay drops unless a test asks: the machine may be slow. */
+	cfg->target_ms = 5;
+	cfg->max_delay_ms = 60000;
 }
 
 static void
 start_link(const struct link_config *cfg)
 {
-	struct link_cbs	cbs = { h_framecb, h_statecb, h_pausecb, h_flushcb };
+	struct link_cbs	cbs = { h_framecb, h_statecb, h_flushcb };
 
 	h.link = link_new(h.base, cfg, &cbs, &h);
 	ck_assert_ptr_nonnull(h.link);
 	ck_assert_int_eq(link_state(h.link), LINK_CLOSED);
-	ck_assert_int_eq(link_paused(h.link), 0);
 	ck_assert_uint_eq(link_pending(h.link), 0);
 }
 
@@ -616,7 +625,6 @@ setup(void)
 	struct timeval	tv = { 0, TICK_MS * 1000 };
 
 	memset(&h, 0, sizeof h);
-	h.pause = -1;
 	h.p1.fd = h.p2.fd = -1;
 	signal(SIGPIPE, SIG_IGN);
 	h.base = event_base_new();
@@ -696,8 +704,7 @@ END_TEST
 /* Clients that lose one server together do not all retry together. */
 START_TEST(test_backoff_first_varies)
 {
-	struct link_cbs		 cbs = { h_framecb, h_statecb, h_pausecb,
-				    h_flushcb };
+	struct link_cbs		 cbs = { h_framecb, h_statecb, h_flushcb };
 	struct link_config	 cfg;
 	struct link		*l;
 	unsigned int		 v, first = 0, i;
@@ -919,7 +926,6 @@ START_TEST(test_connect_refused_then_up)
 	ck_assert_int_eq(h.states[n - 1], LINK_UP);
 	ck_assert_int_eq(h.states[n - 2], LINK_CONNECTING);
 	ck_assert_uint_eq(link_stats(h.link)->reconnects, 0);
-	ck_assert_int_eq(h.npause, 0);
 	close(lfd);
 }
 END_TEST
@@ -999,7 +1005,6 @@ START_TEST(test_queue_flush_in_order)
 	ck_assert_uint_eq(link_pending(h.link), 0);
 
 	listen_and_accept(lfd, &h.p1);
-	ck_assert_uint_eq(st->tcp_out, N);
 	ck_assert_int_eq(dgram_send(N, 33), 0);
 
 	wait_peer_frames(&h.p1, N + 1);
@@ -1365,106 +1370,196 @@ START_TEST(test_attach_oversized_closes)
 }
 END_TEST
 
+/* Datagram seq of len bytes from client `client` (one flow each). */
+static void
+client_send(unsigned int client, unsigned int seq, size_t len)
+{
+	static unsigned char	buf[FRAME_MAX_PAYLOAD];
+	struct sockaddr_in	sin;
+
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)(5000 + client));
+	sin.sin_addr.s_addr = htonl(0x0a090000U | client);
+	dgram_fill(buf, len, seq);
+	ck_assert_int_eq(link_send(h.link, (struct sockaddr *)&sin, buf, len),
+	    0);
+}
+
 static int
-cond_resumed(void *arg)
+got_client(const struct got *g)
 {
-	peer_pump(arg);
-	return (h.pause == 0);
+	const struct sockaddr_in	*sin = (const void *)&g->src;
+
+	ck_assert(g->has_src);
+	return (ntohs(sin->sin_port) - 5000);
 }
 
 /*
- * Sends to a peer that does not read until the link asks for a pause;
- * the output passes the high-water mark by less than one frame.
+ * Sends n frames of len bytes from one client to a peer that does not
+ * read, letting the loop run now and then, as UDP reads would.
  */
-static unsigned int
-fill_until_paused(const struct link_config *cfg, size_t len)
+static void
+fill_unread(unsigned int client, unsigned int n, size_t len, size_t bound)
 {
-	uint64_t	deadline = now_ms() + WAIT_MS;
-	unsigned int	seq = 0, k;
+	unsigned int	seq;
 
-	while (h.pause != 1) {
-		for (k = 0; k < 16 && h.pause != 1; k++)
-			ck_assert_int_eq(dgram_send(seq++, len), 0);
-		ck_assert_msg(link_pending(h.link) < cfg->high_water +
-		    FLOW_HDR + len, "output %zu past high water %zu",
-		    link_pending(h.link), cfg->high_water);
-		ck_assert_msg(now_ms() < deadline, "no pause after %u frames",
-		    seq);
-		/* Let the link write what the socket takes. */
-		ck_assert_int_ne(event_base_loop(h.base, EVLOOP_NONBLOCK), -1);
+	for (seq = 0; seq < n; seq++) {
+		client_send(client, seq, len);
+		if (seq % 16 == 15)
+			ck_assert_int_ne(event_base_loop(h.base,
+			    EVLOOP_NONBLOCK), -1);
+		ck_assert_msg(bound == 0 || link_pending(h.link) <= bound,
+		    "%zu bytes held, more than %zu", link_pending(h.link),
+		    bound);
 	}
-	ck_assert_uint_eq(h.npause, 1);
-	ck_assert_int_eq(link_paused(h.link), 1);
-	ck_assert_uint_ge(h.pending_at[1], cfg->high_water);
-	ck_assert_uint_lt(h.pending_at[1], cfg->high_water + FLOW_HDR + len);
-	return (seq);
+}
+
+static int
+cond_all_accounted(void *arg)
+{
+	struct stats	*st = link_stats(h.link);
+
+	peer_pump(&h.p1);
+	return (h.p1.ngot + st->drop_overlimit + st->drop_codel +
+	    st->drop_too_old >= *(unsigned int *)arg);
 }
 
 /*
- * Backpressure: a peer that does not read makes the link ask for a
- * pause (and its output stops growing when the sender obeys); once the
- * peer reads, the link asks for a resume, and nothing was lost.
+ * A peer that does not read: the datagrams keep coming, memory stays
+ * within the link's limit, the oldest excess is dropped and counted,
+ * and once the peer reads it gets the rest, in order, the newest last.
  */
-START_TEST(test_backpressure)
+START_TEST(test_slow_peer_bounded)
 {
-	const size_t		 len = 1000;
+	const unsigned int	 N = 4000;
 	struct link_config	 cfg;
 	struct sockaddr_storage	 ss;
-	size_t			 pending;
-	unsigned int		 seq;
+	struct stats		*st;
+	unsigned int		 want = N;
 	int			 fd;
 
 	cfg_init(&cfg);
-	cfg.high_water = 64 * 1024;
-	cfg.low_water = 16 * 1024;
+	cfg.queue_size = 256 * 1024;
+	cfg.target_ms = 10000;		/* the limit alone, here */
 	start_link(&cfg);
 	tcp_pair(&fd, &ss, &h.p1, 1);
 	link_attach(h.link, fd, (struct sockaddr *)&ss);
-	h.p1.seqcheck = 1;
+	h.p1.seqrise = 1;
+	h.p1.lastseq = -1;
 
-	seq = fill_until_paused(&cfg, len);
-	pending = link_pending(h.link);
-	run_for(200);
-	ck_assert_uint_eq(h.npause, 1);
-	ck_assert_int_eq(h.pause, 1);
-	ck_assert_uint_le(link_pending(h.link), pending);
-
-	ck_assert_msg(run_until(cond_resumed, &h.p1, WAIT_MS),
-	    "no resume; %zu bytes still pending", link_pending(h.link));
-	ck_assert_uint_eq(h.npause, 2);
-	ck_assert_int_eq(link_paused(h.link), 0);
-	ck_assert_uint_le(h.pending_at[0], cfg.low_water);
-
-	wait_peer_frames(&h.p1, seq);
-	ck_assert_uint_eq(h.p1.ngot, seq);
-	ck_assert_uint_eq(link_stats(h.link)->tcp_out, seq);
-	ck_assert_uint_eq(link_pending(h.link), 0);
+	fill_unread(1, N, 1000, cfg.queue_size + 64 * 1024);
+	st = link_stats(h.link);
+	ck_assert_uint_gt(st->drop_overlimit, N / 2);
 	ck_assert_int_eq(link_state(h.link), LINK_UP);
+
+	/* Now it reads: the rest arrives. */
+	h.p1.want = N;
+	{
+		uint64_t	deadline = now_ms() + WAIT_MS;
+
+		while (!cond_all_accounted(&want) && now_ms() < deadline)
+			ck_assert_int_ne(event_base_loop(h.base, EVLOOP_ONCE),
+			    -1);
+	}
+	st = link_stats(h.link);
+	ck_assert_msg(h.p1.ngot + st->drop_overlimit == N, "%zu got, %ju "
+	    "dropped, of %u", h.p1.ngot, (uintmax_t)st->drop_overlimit, N);
+	ck_assert_uint_eq(st->drop_codel + st->drop_too_old, 0);
+	ck_assert_int_eq(h.p1.lastseq, N - 1);
+	ck_assert_uint_eq(st->tcp_out, h.p1.ngot);
+	ck_assert_uint_eq(link_pending(h.link), 0);
 }
 END_TEST
 
-/* Paused, and the peer dies: the pause is lifted, the loss counted. */
-START_TEST(test_backpressure_peer_dies)
+/*
+ * One client fills the path; another sends one datagram: it goes out
+ * with the next few frames, not behind the whole queue (FIFO: 300th).
+ */
+START_TEST(test_new_flow_not_behind)
 {
 	struct link_config	 cfg;
 	struct sockaddr_storage	 ss;
+	size_t			 i, at = 0;
 	int			 fd;
 
 	cfg_init(&cfg);
-	cfg.high_water = 64 * 1024;
-	cfg.low_water = 16 * 1024;
 	start_link(&cfg);
 	tcp_pair(&fd, &ss, &h.p1, 1);
 	link_attach(h.link, fd, (struct sockaddr *)&ss);
-	fill_until_paused(&cfg, 1000);
+	fill_unread(1, 300, 1000, 0);
+	client_send(2, 0, 100);
+	wait_peer_frames(&h.p1, 301);
+	for (i = 0; i < 301 && i < MAX_GOT; i++)
+		if (got_client(&h.p1.got[i]) == 2)
+			at = i + 1;
+	ck_assert_msg(at > 0 && at < 60, "client 2's datagram came %zu-th",
+	    at);
+}
+END_TEST
+
+/*
+ * After an outage the flush takes turns with new traffic: a datagram
+ * of another client sent as the link comes up is not behind the whole
+ * queue (FIFO: 401st); and the queue still arrives whole and in order.
+ */
+START_TEST(test_flush_takes_turns)
+{
+	const unsigned int	 N = 400;
+	struct link_config	 cfg;
+	uint16_t		 port;
+	unsigned int		 seq, n1 = 0;
+	size_t			 i, at = 0;
+	int			 lfd;
+
+	cfg_init(&cfg);
+	lfd = start_refused(&cfg, &port);
+	for (seq = 0; seq < N; seq++)
+		client_send(1, seq, 1000);
+	ck_assert_uint_eq(link_stats(h.link)->queued, N);
+	ck_assert_int_eq(listen(lfd, 4), 0);
+	ck_assert_msg(wait_state(LINK_UP), "link not up");
+	client_send(2, 0, 100);
+	accept_peer(lfd, &h.p1);
+	wait_peer_frames(&h.p1, N + 1);
+	for (i = 0; i < N + 1 && i < MAX_GOT; i++) {
+		if (got_client(&h.p1.got[i]) == 2) {
+			at = i + 1;
+			continue;
+		}
+		/* Client 1's in order. */
+		check_got_seq(&h.p1.got[i], n1++);
+	}
+	ck_assert_msg(at > 0 && at < 200, "client 2's datagram came %zu-th",
+	    at);
+	ck_assert_uint_eq(link_stats(h.link)->drop_queue_full +
+	    link_stats(h.link)->drop_unsent, 0);
+	close(lfd);
+}
+END_TEST
+
+/* The peer dies with datagrams waiting: the loss is counted. */
+START_TEST(test_slow_peer_dies)
+{
+	struct link_config	 cfg;
+	struct sockaddr_storage	 ss;
+	size_t			 held;
+	int			 fd;
+
+	cfg_init(&cfg);
+	cfg.queue_size = 256 * 1024;
+	start_link(&cfg);
+	tcp_pair(&fd, &ss, &h.p1, 1);
+	link_attach(h.link, fd, (struct sockaddr *)&ss);
+	fill_unread(1, 200, 1000, 0);
+	held = link_pending(h.link);
+	ck_assert_uint_gt(held, 100 * 1000);
 
 	peer_free(&h.p1);	/* unread data: the close resets */
 	ck_assert_msg(wait_state(LINK_CLOSED), "link still %s",
 	    link_state_name(link_state(h.link)));
-	ck_assert_uint_eq(h.npause, 2);
-	ck_assert_int_eq(h.pause, 0);
-	ck_assert_int_eq(link_paused(h.link), 0);
-	ck_assert_uint_gt(link_stats(h.link)->drop_unsent, 0);
+	ck_assert_uint_ge(link_stats(h.link)->drop_unsent, held / 1022);
+	ck_assert_uint_eq(link_pending(h.link), 0);
 }
 END_TEST
 
@@ -1581,11 +1676,13 @@ link_suite(void)
 	tcase_add_test(tc, test_attach_replaces);
 	suite_add_tcase(s, tc);
 
-	tc = tcase_create("backpressure");
+	tc = tcase_create("fairqueue");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, TEST_TIMEOUT);
-	tcase_add_test(tc, test_backpressure);
-	tcase_add_test(tc, test_backpressure_peer_dies);
+	tcase_add_test(tc, test_slow_peer_bounded);
+	tcase_add_test(tc, test_new_flow_not_behind);
+	tcase_add_test(tc, test_flush_takes_turns);
+	tcase_add_test(tc, test_slow_peer_dies);
 	suite_add_tcase(s, tc);
 
 	return (s);

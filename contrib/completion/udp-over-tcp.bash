@@ -45,7 +45,8 @@ _udp_over_tcp()
 		;;
 	-l | --tcp-listen | -t | --tcp-connect | -p | --udp-sendto | \
 	    --queue-size | --backoff-min | --backoff-max | --keepalive | \
-	    --udp-buffer | --tcp-buffer | \
+	    --udp-buffer | --tcp-buffer | --target-delay | --max-delay | \
+	    --queue-memory | \
 	    --flow-timeout | --max-flows | --max-peers | --allow)
 		# An address or a number: nothing sensible to offer.
 		return 0
@@ -58,7 +59,7 @@ _udp_over_tcp()
 
 	opts=(--tcp-listen --tcp-connect --udp-bind --udp-sendto --framing
 	    --queue-size --backoff-min --backoff-max --keepalive
-	    --udp-buffer --tcp-buffer
+	    --udp-buffer --tcp-buffer --target-delay --max-delay --queue-memory
 	    --flow-timeout --max-flows --max-peers --allow --syslog
 	    --syslog-facility --verbose --debug --help --version)
 	if [[ $cur != --* ]]; then
