@@ -76,6 +76,11 @@ struct wflow {
 static struct wflow	 flows[WAN_MAXFLOWS];
 static int		 nflows;
 
+static void	 usage(void) __attribute__((__noreturn__));
+static void	 die(const char *, ...)
+		     __attribute__((__format__(__printf__, 1, 2)))
+		     __attribute__((__noreturn__));
+
 static void
 die(const char *fmt, ...)
 {
