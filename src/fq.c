@@ -13,7 +13,9 @@
  * Over the byte limit (the link's, or the process's shared by every
  * link), the flow with the most new bytes loses the oldest half of them:
  * the flow that overloads the path pays, not the others, and the work is
- * amortised over many arrivals.
+ * amortised over many arrivals. At most FQ_MAX_FLOWS flows have frames
+ * at once; past that, newcomers share one more (as fq_codel's hashed
+ * buckets would), so that many sources cannot make the search long.
  */
 #include "config.h"
 
@@ -54,6 +56,8 @@ struct fq_flow {
 };
 
 enum { FQ_LIST_NONE, FQ_LIST_NEW, FQ_LIST_OLD };
+
+#define FQ_MAX_FLOWS	4096
 
 struct fq {
 	struct fq_config	 cfg;
@@ -247,6 +251,12 @@ fq_enqueue(struct fq *fq, struct fq_pkt *p, uint64_t now)
 	    fq->cfg.key_len)
 		memcpy(key, p->data + fq->cfg.key_off, fq->cfg.key_len);
 	HASH_FIND(hh, fq->flows, key, sizeof key, f);
+	if (f == NULL && fq->nflows >= FQ_MAX_FLOWS) {
+		/* The overflow flow's key: all ones (a frame that carries
+		 * that address shares it, and nothing worse). */
+		memset(key, 0xff, sizeof key);
+		HASH_FIND(hh, fq->flows, key, sizeof key, f);
+	}
 	if (f == NULL) {
 		if ((f = calloc(1, sizeof *f)) == NULL) {
 			fq->drops.overlimit++;

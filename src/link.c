@@ -9,7 +9,8 @@
  * Listen side:   CLOSED -> UP (link_attach) -> CLOSED
  *
  * This file is the state machine; the bytes of an up link (reads,
- * frames in and out, the write path) are in link_io.c.
+ * frames in and out, the write path) are in link_read.c and
+ * link_write.c.
  */
 #include "config.h"
 

@@ -1,7 +1,8 @@
 /*
- * link_private.h - what the two halves of a link share: the state
- * machine (link.c) and the data path of an up link (link_io.c).
- * Nothing outside those two files includes this.
+ * link_private.h - what the parts of a link share: the state machine
+ * (link.c), the data path of an up link (link_read.c, link_write.c) and
+ * the first moments of a connection (link_settle.c). Nothing else
+ * includes this.
  */
 #ifndef UOT_LINK_PRIVATE_H
 #define UOT_LINK_PRIVATE_H
@@ -119,9 +120,11 @@ void	link_settle_keep(struct link *, const struct sockaddr *,
 void	link_settle_keep_frame(struct link *, const void *, size_t);
 void	link_settle_requeue(struct link *);
 
-/* link_io.c */
-void	link_out_sync(struct link *);
+/* link_read.c */
 void	link_readcb(evutil_socket_t, short, void *);
+
+/* link_write.c */
+void	link_out_sync(struct link *);
 void	link_pushcb(evutil_socket_t, short, void *);
 void	link_writablecb(evutil_socket_t, short, void *);
 void	link_unsent_start(struct link *);

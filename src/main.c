@@ -120,6 +120,9 @@ main(int argc, char *argv[])
 #if HAVE_DECL_TCP_USER_TIMEOUT
 		printf(", TCP_USER_TIMEOUT");
 #endif
+#if HAVE_DECL_TCP_NOTSENT_LOWAT
+		printf(", TCP_NOTSENT_LOWAT");
+#endif
 		printf("\n");
 		return (0);
 	case OPTIONS_ERROR:

@@ -416,6 +416,34 @@ START_TEST(test_pop_any)
 }
 END_TEST
 
+/*
+ * Many sources at once: past a few thousand flows the rest share one,
+ * so a flood of sources cannot make the over-limit search long; every
+ * frame still comes out.
+ */
+START_TEST(test_many_flows_capped)
+{
+	struct fq_config	 c;
+	struct fq		*fq;
+	struct fq_pkt		*p;
+	unsigned int		 i, n = 0;
+
+	cfg_init(&c);
+	fq = fq_new(&c);
+	for (i = 0; i < 20000; i++)
+		put(fq, i, i, 100, 0);
+	ck_assert_uint_le(fq_flows(fq), 4097);
+	ck_assert_uint_ge(fq_flows(fq), 4096);
+	while ((p = fq_dequeue(fq, 0)) != NULL) {
+		n++;
+		fq_pkt_free(p);
+	}
+	ck_assert_uint_eq(n, 20000);
+	ck_assert_uint_eq(fq_flows(fq), 0);
+	fq_free(fq);
+}
+END_TEST
+
 /* Bad settings are refused, not trusted. */
 START_TEST(test_bad_config)
 {
@@ -464,6 +492,7 @@ fq_suite(void)
 	tcase_add_test(tc, test_held_first);
 	tcase_add_test(tc, test_codel);
 	tcase_add_test(tc, test_pop_any);
+	tcase_add_test(tc, test_many_flows_capped);
 	tcase_add_test(tc, test_bad_config);
 	tcase_add_test(tc, test_short_frame);
 	suite_add_tcase(s, tc);

@@ -218,6 +218,7 @@ void	 summarise(struct load *, const struct snap *, const struct snap *,
 void	 print_head(const struct workload *, const char *);
 void	 print_row(const char *, const struct result *, int);
 void	 print_ratio(const struct result *, const struct result *);
+void	 print_compare(const struct result *, const struct result *);
 void	 json_num(FILE *, const char *, double, int);
 void	 json_line(const struct workload *, const char *,
 		     const struct result *, const struct result *);

@@ -198,6 +198,22 @@ print_ratio(const struct result *d, const struct result *t)
 	    "", "", "", b, c, e, f);
 }
 
+/* The tunnel under test against the baseline's: rate, latency, CPU. */
+void
+print_compare(const struct result *base, const struct result *t)
+{
+	char	a[16], b[16], c[16], e[16], f[16], g[16];
+
+	fmt_num(a, sizeof a, ratio(t->rate, base->rate), 3);
+	fmt_num(b, sizeof b, ratio(t->p50, base->p50), 2);
+	fmt_num(c, sizeof c, ratio(t->p99, base->p99), 2);
+	fmt_num(e, sizeof e, ratio(t->p999, base->p999), 2);
+	fmt_num(f, sizeof f, ratio(t->max, base->max), 2);
+	fmt_num(g, sizeof g, ratio(t->cpu_tun, base->cpu_tun), 2);
+	printf("%-7s %10s %10s %6s %6s %6s %8s %8s %8s %9s %8s\n", "t/base",
+	    a, "", "", "", "", b, c, e, f, g);
+}
+
 void
 json_num(FILE *fp, const char *key, double v, int decimals)
 {

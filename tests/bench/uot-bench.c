@@ -1,7 +1,8 @@
 /*
  * uot-bench.c - the benchmark of udp-over-tcp ('make bench', issue 5).
  *
- *   uot-bench [-b BINARY] [-d SECONDS] [-W SECONDS] [-r RUNS] [-w NAME,...]
+ *   uot-bench [-b BINARY] [-c BASELINE] [-d SECONDS] [-W SECONDS] [-r RUNS]
+ *       [-w NAME,...]
  *   uot-bench -s [-b BINARY] [-n ROUNDTRIPS] [-T perf|strace|all]
  *
  * One invocation runs each workload twice: straight against a UDP echo
@@ -10,7 +11,11 @@
  * and corrupted datagrams, RTT p50/p99/p99.9/max, the tunnel's CPU per
  * round trip (both ends, user+sys from /proc/PID/stat), the peak RSS of
  * each end (VmHWM) and the tunnel/direct ratios: a table for people, and
- * one line per workload, starting "JSON ", for machines.
+ * one line per workload, starting "JSON ", for machines. With -c, each
+ * run also goes through a tunnel of the BASELINE binary (an older build,
+ * say), right after the one under test, and a row of new/baseline
+ * ratios follows: the two are measured on the same machine at the same
+ * time, so the ratios hold even where the machine is busy.
  *
  * The echo server is a forked child (recvmmsg/sendmmsg, blocking). The
  * load generator is this process: one thread, non-blocking sockets, epoll
@@ -58,6 +63,7 @@ const struct workload workloads[] = {
 #define NWORKLOADS	((int)(sizeof workloads / sizeof workloads[0]))
 
 const char		*binary;
+static const char	*baseline;
 double			 opt_dur = 3.0, opt_warm = 0.5;
 int			 opt_runs = 1, opt_verbose;
 long			 clk_tck = 100, ncpu = 1;
@@ -72,12 +78,13 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: uot-bench [-v] [-b BINARY] [-d SECONDS] [-W SECONDS]"
-	    " [-r RUNS] [-w NAME[,NAME...]]\n"
+	    "usage: uot-bench [-v] [-b BINARY] [-c BASELINE] [-d SECONDS]"
+	    " [-W SECONDS] [-r RUNS] [-w NAME[,NAME...]]\n"
 	    "       uot-bench -s|--syscalls [-b BINARY] [-n ROUNDTRIPS]"
 	    " [-T perf|strace|all]\n"
 	    "\n"
 	    "  -b BINARY   the udp-over-tcp to measure (default $UOT_BINARY)\n"
+	    "  -c BINARY   also measure this one, run for run, and compare\n"
 	    "  -d SECONDS  measured time of each run (default 3)\n"
 	    "  -W SECONDS  warm-up before it (default 0.5)\n"
 	    "  -r RUNS     run each workload this many times, print medians\n"
@@ -172,7 +179,9 @@ int
 main(int argc, char *argv[])
 {
 	struct sigaction	 sa;
-	struct result		 res[NWORKLOADS][MAXRUNS][2], med[2];
+	struct result		 res[NWORKLOADS][MAXRUNS][3], med[3];
+	const char		*under_test;
+	int			 ncols;
 	const char		*tools = "all";
 	char			*list = NULL, *name, runbuf[16];
 	uint64_t		 count = 100000;
@@ -188,10 +197,13 @@ main(int argc, char *argv[])
 			break;
 	}
 	binary = getenv("UOT_BINARY");
-	while ((ch = getopt(argc, argv, "b:d:W:r:w:vsn:T:h")) != -1) {
+	while ((ch = getopt(argc, argv, "b:c:d:W:r:w:vsn:T:h")) != -1) {
 		switch (ch) {
 		case 'b':
 			binary = optarg;
+			break;
+		case 'c':
+			baseline = optarg;
 			break;
 		case 'd':
 			opt_dur = parse_secs("-d", optarg, 0.1, 3600);
@@ -232,6 +244,10 @@ main(int argc, char *argv[])
 		die("no binary to measure: set UOT_BINARY or give -b");
 	if (access(binary, X_OK) == -1)
 		die("%s: %s", binary, strerror(errno));
+	if (baseline != NULL && access(baseline, X_OK) == -1)
+		die("%s: %s", baseline, strerror(errno));
+	ncols = baseline != NULL ? 3 : 2;
+	under_test = binary;
 
 	for (i = 0; i < NWORKLOADS; i++)
 		selected[i] = list == NULL;
@@ -303,14 +319,31 @@ main(int argc, char *argv[])
 				failures++;
 			if (run_one(&workloads[i], 1, &res[i][run][1]) == -1)
 				failures++;
+			if (baseline != NULL) {
+				binary = baseline;
+				if (run_one(&workloads[i], 1, &res[i][run][2]) ==
+				    -1)
+					failures++;
+				binary = under_test;
+			}
 			snprintf(runbuf, sizeof runbuf, "; run %d", run + 1);
 			print_head(&workloads[i], opt_runs > 1 ? runbuf : "");
 			snprintf(runbuf, sizeof runbuf, "%d", run + 1);
 			print_row("direct", &res[i][run][0], 0);
 			print_row("tunnel", &res[i][run][1], 1);
+			if (baseline != NULL)
+				print_row("base", &res[i][run][2], 1);
 			print_ratio(&res[i][run][0], &res[i][run][1]);
+			if (baseline != NULL)
+				print_compare(&res[i][run][2], &res[i][run][1]);
 			json_line(&workloads[i], runbuf, &res[i][run][0],
 			    &res[i][run][1]);
+			if (baseline != NULL) {
+				snprintf(runbuf, sizeof runbuf,
+				    "\"baseline %d\"", run + 1);
+				json_line(&workloads[i], runbuf,
+				    &res[i][run][0], &res[i][run][2]);
+			}
 			if (res[i][run][1].c.misrouted > 0 ||
 			    res[i][run][1].c.corrupted > 0)
 				failures++;
@@ -322,7 +355,7 @@ main(int argc, char *argv[])
 		for (i = 0; i < NWORKLOADS; i++) {
 			if (!selected[i])
 				continue;
-			for (k = 0; k < 2; k++) {
+			for (k = 0; k < ncols; k++) {
 				struct result	col[MAXRUNS];
 
 				for (run = 0; run < opt_runs; run++)
@@ -332,9 +365,16 @@ main(int argc, char *argv[])
 			print_head(&workloads[i], "; median");
 			print_row("direct", &med[0], 0);
 			print_row("tunnel", &med[1], 1);
+			if (baseline != NULL)
+				print_row("base", &med[2], 1);
 			print_ratio(&med[0], &med[1]);
+			if (baseline != NULL)
+				print_compare(&med[2], &med[1]);
 			json_line(&workloads[i], "\"median\"", &med[0],
 			    &med[1]);
+			if (baseline != NULL)
+				json_line(&workloads[i], "\"baseline median\"",
+				    &med[0], &med[2]);
 		}
 	}
 	stop_kid(echo_pid, &ch, NULL);
