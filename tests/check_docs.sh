@@ -145,6 +145,7 @@ plausible() {
 	-framing) echo flow ;;
 	-syslog-facility) echo daemon ;;
 	-allow) echo 192.0.2.0/24 ;;
+	-queue-memory) echo 67108864 ;;
 	l | -tcp-listen) echo 127.0.0.1:7878 ;;
 	t | -tcp-connect) echo 127.0.0.1:7878 ;;
 	u | -udp-bind) echo 127.0.0.1:9999 ;;

@@ -429,6 +429,7 @@ START_TEST(test_many_flows_capped)
 	unsigned int		 i, n = 0;
 
 	cfg_init(&c);
+	c.limit = 8 * 1024 * 1024;
 	fq = fq_new(&c);
 	for (i = 0; i < 20000; i++)
 		put(fq, i, i, 100, 0);
