@@ -1,8 +1,8 @@
 /*
  * ledger.c - the lengths of the frames in a stream, oldest first, in a
- * ring that grows as needed. The stream it describes is bounded (the
- * link's output stops taking datagrams past its high-water mark), so
- * the ring is too: four bytes a frame.
+ * ring that grows as needed. The streams it describes are bounded (the
+ * link's output takes a few ms of frames at a time, the reconnect queue
+ * --queue-size), so the ring is too: four bytes a frame.
  */
 #include "config.h"
 

@@ -381,7 +381,8 @@ tunnel_log_stats(struct tunnel *t)
 
 /*
  * Datagrams in on the bound socket: read batches until the socket is
- * empty (or backpressure stops us), framing each datagram onto the link.
+ * empty (or UDP_READ_ROUNDS are done), framing each datagram onto the
+ * link, whose fair queue decides what goes when the path is full.
  * In auto mode each client is a flow, made on its first datagram.
  */
 static void
