@@ -416,8 +416,8 @@ fq_codel_dequeue(struct fq *fq, struct fq_flow *f, uint64_t now)
 		/* Dropping again soon after the last time: resume near the
 		 * rate that was needed then. */
 		delta = c->count - c->lastcount;
-		if (delta > 1 && now - c->drop_next_us < 16 *
-		    fq->cfg.interval_us)
+		if (delta > 1 && (int64_t)(now - c->drop_next_us) <
+		    (int64_t)(16 * fq->cfg.interval_us))
 			c->count = delta;
 		else
 			c->count = 1;

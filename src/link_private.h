@@ -40,6 +40,8 @@
  * never below its RFC's 100 ms.
  */
 #define LINK_UNSENT_MS		2
+#define LINK_RATE_WINDOW_MS	10
+#define LINK_RATE_WINDOWS	8
 #define LINK_UNSENT_MIN		(2 * 1024)
 #define LINK_UNSENT_MAX		(512 * 1024)
 #define LINK_FQ_QUANTUM		1514
@@ -68,8 +70,10 @@ struct link {
 	size_t			 unchecked;	/* written since last writable */
 	size_t			 unsent_target;	/* bytes, see LINK_UNSENT_MS */
 	size_t			 unsent_set;	/* as told to the system */
-	uint64_t		 rate;		/* bytes/s it has been taking */
-	uint64_t		 rate_since_us;	/* the last writable event */
+	uint64_t		 rate_win[LINK_RATE_WINDOWS];	/* bytes/s */
+	size_t			 rate_next;	/* the window to fill next */
+	uint64_t		 rate_bytes;	/* written in this window */
+	uint64_t		 rate_since_us;	/* since this window began */
 
 	struct evbuffer		*queue;		/* frames held while down */
 	size_t			 queue_frames;

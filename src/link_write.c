@@ -89,6 +89,8 @@ link_write(struct link *link, struct evbuffer *out)
 	return (0);
 }
 
+static void	link_writable(struct link *);
+
 /*
  * Sends what may go now, and waits for the socket when more is left.
  * Waiting for a socket that takes nothing for the --keepalive budget
@@ -131,39 +133,46 @@ link_pushcb(evutil_socket_t fd, short events, void *arg)
 }
 
 /*
- * How fast the connection has been taking our bytes, from what was
- * written between two writable events: the next unsent target is
- * LINK_UNSENT_MS of it. A lower rate is believed at once (a queue that
- * is too long costs latency); a higher one a quarter at a time.
+ * How fast the connection can take our bytes: the most it took in any
+ * window of LINK_RATE_WINDOW_MS over the last LINK_RATE_WINDOWS of them
+ * (a window with a loss to repair in it says little of the path, and
+ * two writable events close together say nothing). The next unsent
+ * target is LINK_UNSENT_MS of that rate.
  */
 static void
 link_rate_sample(struct link *link, uint64_t now)
 {
-	uint64_t	sample, target;
+	uint64_t	sample, rate, target;
+	size_t		i;
 
-	if (link->rate_since_us != 0 && now > link->rate_since_us &&
-	    link->unchecked > 0) {
-		sample = (uint64_t)link->unchecked * 1000000 /
-		    (now - link->rate_since_us);
-		if (link->rate == 0 || sample < link->rate)
-			link->rate = sample;
-		else
-			link->rate += (sample - link->rate) / 4;
-		target = link->rate * LINK_UNSENT_MS / 1000;
-		if (target < LINK_UNSENT_MIN)
-			target = LINK_UNSENT_MIN;
-		if (target > LINK_UNSENT_MAX)
-			target = LINK_UNSENT_MAX;
-		link->unsent_target = (size_t)target;
-		/* Tell the system only of a change that matters. */
-		if (target > link->unsent_set + link->unsent_set / 4 ||
-		    target < link->unsent_set - link->unsent_set / 4) {
-			(void)tcp_unsent_limit(bufferevent_getfd(link->bev),
-			    (size_t)target);
-			link->unsent_set = (size_t)target;
-		}
+	link->rate_bytes += link->unchecked;
+	if (link->rate_since_us == 0 || now < link->rate_since_us) {
+		link->rate_since_us = now;
+		link->rate_bytes = 0;
+		return;
 	}
+	if (now < link->rate_since_us + LINK_RATE_WINDOW_MS * 1000)
+		return;
+	sample = link->rate_bytes * 1000000 / (now - link->rate_since_us);
 	link->rate_since_us = now;
+	link->rate_bytes = 0;
+	link->rate_win[link->rate_next++ % LINK_RATE_WINDOWS] = sample;
+	for (rate = 0, i = 0; i < LINK_RATE_WINDOWS; i++)
+		if (link->rate_win[i] > rate)
+			rate = link->rate_win[i];
+	target = rate * LINK_UNSENT_MS / 1000;
+	if (target < LINK_UNSENT_MIN)
+		target = LINK_UNSENT_MIN;
+	if (target > LINK_UNSENT_MAX)
+		target = LINK_UNSENT_MAX;
+	link->unsent_target = (size_t)target;
+	/* Tell the system only of a change that matters. */
+	if (target > link->unsent_set + link->unsent_set / 4 ||
+	    target < link->unsent_set - link->unsent_set / 4) {
+		(void)tcp_unsent_limit(bufferevent_getfd(link->bev),
+		    (size_t)target);
+		link->unsent_set = (size_t)target;
+	}
 }
 
 /* The socket takes more (or took nothing for the whole budget). */
@@ -177,6 +186,13 @@ link_writablecb(evutil_socket_t fd, short events, void *arg)
 		link_down(link, "peer timed out");
 		return;
 	}
+	link_writable(link);
+}
+
+/* The socket holds less than the target unsent: it may have more. */
+static void
+link_writable(struct link *link)
+{
 	link_rate_sample(link, fq_now());
 	link->unchecked = 0;
 	link_push(link);
@@ -188,7 +204,9 @@ link_unsent_start(struct link *link)
 {
 	link->waiting = 0;
 	link->unchecked = 0;
-	link->rate = 0;
+	memset(link->rate_win, 0, sizeof link->rate_win);
+	link->rate_next = 0;
+	link->rate_bytes = 0;
 	link->rate_since_us = 0;
 	link->unsent_target = LINK_UNSENT_MIN;
 	link->unsent_set = LINK_UNSENT_MIN;
