@@ -10,11 +10,17 @@
  * except where a test must show that something does not happen.
  */
 
+#include "config.h"
+
 #include <sys/types.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <arpa/inet.h>
+#ifdef HAVE_LINUX_SOCKIOS_H
+#include <linux/sockios.h>
+#endif
 
 #include <check.h>
 #include <errno.h>
@@ -1538,6 +1544,53 @@ START_TEST(test_flush_takes_turns)
 }
 END_TEST
 
+/*
+ * A peer that reads slowly: what waits, waits in the link's fair queue,
+ * not in the system's send queue. With TCP_NOTSENT_LOWAT (Linux) the
+ * system holds a few KiB unsent whatever the backlog; elsewhere its send
+ * buffer is kept small.
+ */
+START_TEST(test_kernel_queue_short)
+{
+	struct link_config	 cfg;
+	struct sockaddr_storage	 ss;
+	size_t			 held;
+	int			 fd;
+
+	cfg_init(&cfg);
+	start_link(&cfg);
+	tcp_pair(&fd, &ss, &h.p1, 1);
+	link_attach(h.link, fd, (struct sockaddr *)&ss);
+	fill_unread(1, 400, 1000, 0);
+	run_for(100);
+	held = link_pending(h.link);
+	ck_assert_msg(held > 200 * 1000, "only %zu bytes wait in the link",
+	    held);
+#if HAVE_DECL_TCP_NOTSENT_LOWAT && defined(SIOCOUTQNSD)
+	{
+		int	unsent = -1;
+
+		ck_assert_int_eq(ioctl(fd, SIOCOUTQNSD, &unsent), 0);
+		/* The target at its smallest, twice, and a frame. */
+		ck_assert_msg(unsent <= 2 * 2048 + 1022, "the system holds "
+		    "%d bytes unsent, the link %zu", unsent, held);
+	}
+#else
+	{
+		int		size = 0;
+		socklen_t	len = sizeof size;
+
+		ck_assert_int_eq(getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size,
+		    &len), 0);
+		ck_assert_msg(size <= 2 * 128 * 1024, "send buffer %d", size);
+	}
+#endif
+	/* And it all arrives once the peer reads. */
+	wait_peer_frames(&h.p1, 400);
+	ck_assert_uint_eq(link_pending(h.link), 0);
+}
+END_TEST
+
 /* The peer dies with datagrams waiting: the loss is counted. */
 START_TEST(test_slow_peer_dies)
 {
@@ -1682,6 +1735,7 @@ link_suite(void)
 	tcase_add_test(tc, test_slow_peer_bounded);
 	tcase_add_test(tc, test_new_flow_not_behind);
 	tcase_add_test(tc, test_flush_takes_turns);
+	tcase_add_test(tc, test_kernel_queue_short);
 	tcase_add_test(tc, test_slow_peer_dies);
 	suite_add_tcase(s, tc);
 
