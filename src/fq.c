@@ -75,6 +75,17 @@ struct fq {
 static size_t	fq_total;
 static size_t	fq_total_limit = SIZE_MAX;
 
+/*
+ * Frames of up to FQ_PKT_CLASS bytes (a datagram of a common MTU) come
+ * from buffers of that size, and up to FQ_PKT_CACHE freed ones are kept
+ * for the next: a flood that is dropped as fast as it arrives then costs
+ * no allocation at all.
+ */
+#define FQ_PKT_CLASS	2048
+#define FQ_PKT_CACHE	2048
+static struct fq_pkt	*fq_cache;
+static size_t		 fq_ncache;
+
 static void	fq_drop_fattest(struct fq *);
 
 uint64_t
@@ -127,9 +138,14 @@ struct fq_pkt *
 fq_pkt_new(size_t len)
 {
 	struct fq_pkt	*p;
+	size_t		 cap = len <= FQ_PKT_CLASS ? FQ_PKT_CLASS : len;
 
-	if ((p = malloc(sizeof *p + len)) == NULL)
+	if (cap == FQ_PKT_CLASS && (p = fq_cache) != NULL) {
+		fq_cache = p->next;
+		fq_ncache--;
+	} else if ((p = malloc(sizeof *p + cap)) == NULL)
 		return (NULL);
+	p->cap = cap;
 	p->next = NULL;
 	p->len = len;
 	p->held = 0;
@@ -140,7 +156,26 @@ fq_pkt_new(size_t len)
 void
 fq_pkt_free(struct fq_pkt *p)
 {
+	if (p != NULL && p->cap == FQ_PKT_CLASS && fq_ncache < FQ_PKT_CACHE) {
+		p->next = fq_cache;
+		fq_cache = p;
+		fq_ncache++;
+		return;
+	}
 	free(p);
+}
+
+/* At exit: the kept buffers go back too. */
+void
+fq_pkt_cache_clear(void)
+{
+	struct fq_pkt	*p;
+
+	while ((p = fq_cache) != NULL) {
+		fq_cache = p->next;
+		free(p);
+	}
+	fq_ncache = 0;
 }
 
 int

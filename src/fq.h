@@ -30,6 +30,7 @@ struct fq_pkt {
 	struct fq_pkt	*next;
 	uint64_t	 enq_us;
 	size_t		 len;
+	size_t		 cap;		/* bytes data[] can hold */
 	int		 held;		/* from the reconnect queue */
 	unsigned char	 data[];
 };
@@ -48,6 +49,7 @@ struct fq		*fq_new(const struct fq_config *);
 void			 fq_free(struct fq *);
 struct fq_pkt		*fq_pkt_new(size_t);
 void			 fq_pkt_free(struct fq_pkt *);
+void			 fq_pkt_cache_clear(void);
 void			 fq_enqueue(struct fq *, struct fq_pkt *, uint64_t);
 struct fq_pkt		*fq_dequeue(struct fq *, uint64_t);
 struct fq_pkt		*fq_pop_any(struct fq *);

@@ -166,6 +166,7 @@ main(int argc, char *argv[])
 		event_free(sigev[i]);
 	event_free(ctx.flush);
 	tunnel_free(ctx.tunnel);
+	fq_pkt_cache_clear();
 	event_base_free(ctx.base);
 	return (status);
 }

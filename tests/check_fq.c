@@ -445,6 +445,43 @@ START_TEST(test_many_flows_capped)
 }
 END_TEST
 
+/*
+ * Frames of every size come out whole, through buffers that are kept
+ * and used again (small ones) or not (large ones).
+ */
+START_TEST(test_sizes_whole)
+{
+	static const size_t	 sizes[] = { 8, 100, 2047, 2048, 2049, 65557 };
+	struct fq_config	 c;
+	struct fq		*fq;
+	struct fq_pkt		*p;
+	unsigned int		 round, i, k;
+
+	cfg_init(&c);
+	fq = fq_new(&c);
+	for (round = 0; round < 3; round++) {
+		for (i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+			p = pkt(1, i, sizes[i], 0);
+			for (k = 8; k < sizes[i]; k++)
+				p->data[k] = (unsigned char)(k * 7 + i);
+			fq_enqueue(fq, p, 0);
+		}
+		for (i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+			p = fq_dequeue(fq, 0);
+			ck_assert_ptr_nonnull(p);
+			ck_assert_uint_eq(p->len, sizes[i]);
+			ck_assert_uint_ge(p->cap, p->len);
+			for (k = 8; k < sizes[i]; k++)
+				ck_assert_uint_eq(p->data[k],
+				    (unsigned char)(k * 7 + i));
+			fq_pkt_free(p);
+		}
+	}
+	fq_free(fq);
+	fq_pkt_cache_clear();
+}
+END_TEST
+
 /* Bad settings are refused, not trusted. */
 START_TEST(test_bad_config)
 {
@@ -494,6 +531,7 @@ fq_suite(void)
 	tcase_add_test(tc, test_codel);
 	tcase_add_test(tc, test_pop_any);
 	tcase_add_test(tc, test_many_flows_capped);
+	tcase_add_test(tc, test_sizes_whole);
 	tcase_add_test(tc, test_bad_config);
 	tcase_add_test(tc, test_short_frame);
 	suite_add_tcase(s, tc);
