@@ -68,6 +68,16 @@ socat -u UDP4-RECV:53,bind=127.0.0.77,reuseaddr /dev/null \
     2>"$dir/socat.err" &
 pids="$pids $!"
 echo "nameserver 127.0.0.77" >"$dir/resolv.conf"
+# Only once it is bound: a query before that is refused at once, and
+# the lookup fails instead of hanging (seen under make -j2 distcheck).
+command -v ss >/dev/null 2>&1 || skip "ss(8) is not installed (iproute2)"
+i=0
+until ss -Hlun 2>/dev/null | grep -q '127\.0\.0\.77:53 '; do
+	[ $i -lt 200 ] || fail "socat did not bind 127.0.0.77:53: $(cat \
+	    "$dir/socat.err")"
+	sleep 0.05
+	i=$((i + 1))
+done
 
 # shellcheck disable=SC2046 # two port numbers, split on purpose
 set -- $("$UOT_PROBE" freeport udp 2) || fail "no free ports"
