@@ -89,21 +89,19 @@ link_write(struct link *link, struct evbuffer *out)
 	return (0);
 }
 
-static void	link_writable(struct link *);
-
 /*
  * Sends what may go now, and waits for the socket when more is left.
  * Waiting for a socket that takes nothing for the --keepalive budget
  * declares the peer dead.
  */
 static void
-link_push(struct link *link)
+link_push(struct link *link, uint64_t now)
 {
 	struct evbuffer	*out = bufferevent_get_output(link->bev);
 	struct timeval	 tv = { link->cfg.keepalive_s, 0 };
 	int		 busy;
 
-	link_fill(link, out, fq_now());
+	link_fill(link, out, now);
 	if (evbuffer_get_length(out) > 0 && link_write(link, out) != 0)
 		return;
 	busy = evbuffer_get_length(out) > 0 || !fq_empty(link->fq);
@@ -129,7 +127,7 @@ link_pushcb(evutil_socket_t fd, short events, void *arg)
 	(void)fd;
 	(void)events;
 	if (link->state == LINK_UP && !link->waiting)
-		link_push(link);
+		link_push(link, fq_now());
 }
 
 /*
@@ -180,22 +178,17 @@ void
 link_writablecb(evutil_socket_t fd, short events, void *arg)
 {
 	struct link	*link = arg;
+	uint64_t	 now;
 
 	(void)fd;
 	if (events & EV_TIMEOUT) {
 		link_down(link, "peer timed out");
 		return;
 	}
-	link_writable(link);
-}
-
-/* The socket holds less than the target unsent: it may have more. */
-static void
-link_writable(struct link *link)
-{
-	link_rate_sample(link, fq_now());
+	now = fq_now();
+	link_rate_sample(link, now);
 	link->unchecked = 0;
-	link_push(link);
+	link_push(link, now);
 }
 
 /* A connection is up: it starts with a short unsent queue. */
