@@ -29,6 +29,7 @@
 #include <event2/util.h>
 
 #include "addr.h"
+#include "handshake.h"
 #include "link.h"
 #include "link_private.h"
 #include "log.h"
@@ -42,8 +43,11 @@ static void	link_try_next(struct link *);
 static void	link_up(struct link *, const char *);
 static void	link_drop_connection(struct link *);
 static void	link_eventcb(struct bufferevent *, short, void *);
+static void	link_connect_failed(struct link *, const char *);
 static void	link_dnscb(int, struct addrinfo *, void *);
 static void	link_timercb(evutil_socket_t, short, void *);
+static void	link_handshakecb(struct handshake *, enum handshake_result,
+		    void *);
 
 /*
  * Accepted connections come and go at a stranger's pace: their up and
@@ -390,18 +394,22 @@ link_try_next(struct link *link)
 }
 
 /*
- * Listen side: adopt an accepted connection. A link has one connection;
- * an owner that wants the new peer to replace the old closes it first.
+ * Listen side: adopt an accepted connection, plain or with its TLS
+ * session (handshake done; the link owns it now). A link has one
+ * connection; an owner that wants the new peer to replace the old
+ * closes it first.
  */
 void
-link_attach(struct link *link, int fd, const struct sockaddr *peer)
+link_attach_tls(struct link *link, int fd, const struct sockaddr *peer,
+    struct tls_conn *tls)
 {
-	char	name[ADDR_STRLEN];
+	char	name[ADDR_STRLEN], why[64];
 
 	addr_fmt(peer, name, sizeof name);
 	if (link->bev != NULL) {
 		log_warnx("link %s: already has a peer, %s refused", link->peer,
 		    name);
+		tls_conn_free(tls);
 		evutil_closesocket(fd);
 		return;
 	}
@@ -410,12 +418,29 @@ link_attach(struct link *link, int fd, const struct sockaddr *peer)
 	    BEV_OPT_CLOSE_ON_FREE);
 	if (link->bev == NULL) {
 		log_warnx("link %s: out of memory", name);
+		tls_conn_free(tls);
 		evutil_closesocket(fd);
 		return;
 	}
+	link->tls = tls;
 	bufferevent_setcb(link->bev, NULL, NULL, link_eventcb, link);
 	tcp_tune(fd, link->cfg.keepalive_s, link->cfg.tcp_buffer);
-	link_up(link, "accepted");
+	if (tls != NULL)
+		snprintf(why, sizeof why, "accepted, %s", tls_conn_version(tls));
+	link_up(link, tls != NULL ? why : "accepted");
+}
+
+void
+link_attach(struct link *link, int fd, const struct sockaddr *peer)
+{
+	link_attach_tls(link, fd, peer, NULL);
+}
+
+/* Connect side: every connection begins with a TLS handshake. */
+void
+link_set_tls(struct link *link, struct tls_ctx *ctx)
+{
+	link->tls_ctx = ctx;
 }
 
 /* Drops the current connection; the connect side will dial again. */
@@ -445,6 +470,9 @@ link_up(struct link *link, const char *why)
 		link_down(link, "out of memory");
 		return;
 	}
+	/* Records that came with the handshake's last: no event will say. */
+	if (link->tls != NULL && tls_conn_buffered(link->tls))
+		event_active(link->read_ev, EV_READ, 0);
 
 	link_settle_start(link);
 	/* What waited goes out first in each flow, taking turns. */
@@ -473,6 +501,8 @@ link_drop_connection(struct link *link)
 	event_del(link->write_ev);
 	link->waiting = 0;
 	evbuffer_drain(link->in, evbuffer_get_length(link->in));
+	handshake_free(link->hs);
+	link->hs = NULL;
 	if (link->bev == NULL)
 		return;
 	/* Gone at once, ours unread: all it was sent is queued again. Else
@@ -484,6 +514,8 @@ link_drop_connection(struct link *link)
 	ledger_clear(link->out_ledger);
 	link->out_seen = 0;
 	link_fq_unload(link);
+	tls_conn_free(link->tls);
+	link->tls = NULL;
 	bufferevent_free(link->bev);
 	link->bev = NULL;
 }
@@ -499,6 +531,74 @@ link_down(struct link *link, const char *why)
 		link_set_state(link, LINK_CLOSED, why);
 }
 
+/* This address did not work out: the next one, or back off. */
+static void
+link_connect_failed(struct link *link, const char *why)
+{
+	snprintf(link->last_error, sizeof link->last_error, "%s: %s",
+	    link->trying, why);
+	log_verbose("link %s: connect to %s", link->peer, link->last_error);
+	link_drop_connection(link);
+	link_try_next(link);
+}
+
+/* Connected, TLS and all: the link is up. */
+static void
+link_connected(struct link *link)
+{
+	char	why[ADDR_STRLEN + 80];
+
+	evutil_freeaddrinfo(link->ai_list);
+	link->ai_list = link->ai_next = NULL;
+	if (link->tls != NULL)
+		snprintf(why, sizeof why, "connected to %s, %s", link->trying,
+		    tls_conn_version(link->tls));
+	else
+		snprintf(why, sizeof why, "connected to %s", link->trying);
+	link_up(link, why);
+}
+
+/* TCP is connected; TLS begins, still in LINK_CONNECTING. */
+static void
+link_tls_start(struct link *link)
+{
+	bufferevent_set_timeouts(link->bev, NULL, NULL);
+	bufferevent_disable(link->bev, EV_READ | EV_WRITE);
+	if ((link->tls = tls_conn_new(link->tls_ctx)) == NULL ||
+	    (link->hs = handshake_start(link->base,
+	    bufferevent_getfd(link->bev), link->tls, TLS_HANDSHAKE_TIMEOUT_S,
+	    link_handshakecb, link)) == NULL) {
+		link_connect_failed(link, "TLS: out of memory");
+		return;
+	}
+	log_verbose("link %s: TLS handshake with %s", link->peer,
+	    link->trying);
+}
+
+static void
+link_handshakecb(struct handshake *hs, enum handshake_result r, void *arg)
+{
+	struct link	*link = arg;
+	char		 why[280];
+
+	(void)hs;
+	handshake_free(link->hs);
+	link->hs = NULL;
+	switch (r) {
+	case HANDSHAKE_OK:
+		link_connected(link);
+		return;
+	case HANDSHAKE_FAILED:
+		snprintf(why, sizeof why, "TLS: %s", tls_conn_error(link->tls));
+		break;
+	case HANDSHAKE_TIMED_OUT:
+		snprintf(why, sizeof why, "TLS: handshake timed out after "
+		    "%d s", TLS_HANDSHAKE_TIMEOUT_S);
+		break;
+	}
+	link_connect_failed(link, why);
+}
+
 static void
 link_eventcb(struct bufferevent *bev, short events, void *arg)
 {
@@ -509,10 +609,10 @@ link_eventcb(struct bufferevent *bev, short events, void *arg)
 	if (events & BEV_EVENT_CONNECTED) {
 		tcp_tune(bufferevent_getfd(bev), link->cfg.keepalive_s,
 		    link->cfg.tcp_buffer);
-		evutil_freeaddrinfo(link->ai_list);
-		link->ai_list = link->ai_next = NULL;
-		snprintf(why, sizeof why, "connected to %s", link->trying);
-		link_up(link, why);
+		if (link->tls_ctx != NULL)
+			link_tls_start(link);
+		else
+			link_connected(link);
 		return;
 	}
 
@@ -529,13 +629,7 @@ link_eventcb(struct bufferevent *bev, short events, void *arg)
 	}
 
 	if (link->state == LINK_CONNECTING) {
-		snprintf(link->last_error, sizeof link->last_error, "%s: %s",
-		    link->trying, why);
-		log_verbose("link %s: connect to %s", link->peer,
-		    link->last_error);
-		bufferevent_free(link->bev);
-		link->bev = NULL;
-		link_try_next(link);
+		link_connect_failed(link, why);
 		return;
 	}
 	link_down(link, why);

@@ -17,12 +17,14 @@
 
 struct event_base;
 struct link;
+struct tls_conn;
+struct tls_ctx;
 
 enum link_state {
 	LINK_CLOSED,		/* no connection, none being made */
 	LINK_BACKOFF,		/* connect side: waiting to try again */
 	LINK_RESOLVING,		/* connect side: looking up the host name */
-	LINK_CONNECTING,	/* connect side: TCP handshake under way */
+	LINK_CONNECTING,	/* connect side: TCP (and TLS) handshake under way */
 	LINK_UP			/* frames flow */
 };
 
@@ -56,6 +58,9 @@ struct link	*link_new(struct event_base *, const struct link_config *,
 void		 link_free(struct link *);
 void		 link_connect(struct link *, const char *, uint16_t);
 void		 link_attach(struct link *, int, const struct sockaddr *);
+void		 link_attach_tls(struct link *, int, const struct sockaddr *,
+		    struct tls_conn *);
+void		 link_set_tls(struct link *, struct tls_ctx *);
 void		 link_close(struct link *, const char *);
 void		 link_discard(struct link *);
 int		 link_send(struct link *, const struct sockaddr *,

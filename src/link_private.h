@@ -18,6 +18,7 @@
 #include "ledger.h"
 #include "link.h"
 #include "stats.h"
+#include "tls.h"
 
 /*
  * Our reads: this much each, this many per wakeup at most. One read per
@@ -57,6 +58,9 @@ struct link {
 
 	enum link_state		 state;
 	struct bufferevent	*bev;		/* the connection, when any */
+	struct tls_ctx		*tls_ctx;	/* connect side with TLS */
+	struct handshake	*hs;		/* TLS handshake under way */
+	struct tls_conn		*tls;		/* the session, while up */
 	char			 peer[ADDR_HOSTLEN + 8];
 	int			 ever_up;
 	struct evbuffer		*in;		/* bytes read, not yet frames */
@@ -94,7 +98,7 @@ struct link {
 	struct evutil_addrinfo	*ai_list;	/* addresses of this attempt */
 	struct evutil_addrinfo	*ai_next;	/* the next one to try */
 	char			 trying[ADDR_STRLEN];
-	char			 last_error[ADDR_STRLEN + 264];	/* of this attempt */
+	char			 last_error[ADDR_STRLEN + 320];	/* of this attempt */
 	struct event		*timer;		/* backoff */
 	unsigned int		 attempts;
 	struct timeval		 up_since;

@@ -86,8 +86,8 @@ link_deliver(struct link *link, struct evbuffer *in)
 
 /*
  * Reads what the socket has, in pieces of LINK_READ_SIZE. Returns the
- * bytes read (0: none now), or -1 when the link was closed (and may be
- * freed).
+ * bytes read (with TLS: decrypted; 0: none now), or -1 when the link
+ * was closed (and may be freed).
  */
 static ssize_t
 link_read(struct link *link)
@@ -98,6 +98,16 @@ link_read(struct link *link)
 	size_t			left;
 	char			why[128];
 
+	if (link->tls != NULL) {
+		/* Records decrypted straight into the input, in one pass. */
+		if ((n = tls_recv(link->tls, bufferevent_getfd(link->bev),
+		    link->in, LINK_READ_SIZE)) >= 0)
+			return (n);
+		link->reset = tls_conn_reset(link->tls);
+		snprintf(why, sizeof why, "%s", tls_conn_error(link->tls));
+		link_down(link, why);
+		return (-1);
+	}
 	nv = evbuffer_reserve_space(link->in, LINK_READ_SIZE, v, 2);
 	if (nv <= 0) {
 		link_close(link, "out of memory");
@@ -139,11 +149,16 @@ link_readcb(evutil_socket_t fd, short events, void *arg)
 	(void)fd;
 	(void)events;
 	for (round = 0; round < LINK_READ_ROUNDS; round++) {
-		if ((n = link_read(link)) <= 0)
+		if ((n = link_read(link)) < 0)
 			return;
+		if (n == 0)
+			break;
 		if (link_deliver(link, link->in) != 0)
 			return;
 		if (n < LINK_READ_SIZE)
-			return;
+			break;
 	}
+	/* A record to answer (a TLS key update, say) goes out now. */
+	if (link->tls != NULL && tls_unsent(link->tls) > 0 && !link->waiting)
+		event_active(link->push_ev, 0, 0);
 }

@@ -12,6 +12,7 @@
 #include <sys/uio.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -36,6 +37,13 @@
  * unsent_target waits where we cannot choose, and the rest waits where
  * CoDel and the flows' turns decide what goes and what is dropped.
  */
+
+/* Records of ours waiting for the socket (TLS only). */
+static size_t
+link_tls_unsent(const struct link *link)
+{
+	return (link->tls != NULL ? tls_unsent(link->tls) : 0);
+}
 
 /* Frames from the fair queue into the output, up to what may go now. */
 static void
@@ -69,13 +77,24 @@ link_fill(struct link *link, struct evbuffer *out, uint64_t now)
 static int
 link_write(struct link *link, struct evbuffer *out)
 {
-	int	n;
+	char	why[300];
+	int	fd = bufferevent_getfd(link->bev);
+	ssize_t	n;
 
 	/* The bufferevent keeps the output's start frozen but for its own
 	 * writes; do as it does. */
 	evbuffer_unfreeze(out, 1);
-	n = evbuffer_write(out, bufferevent_getfd(link->bev));
+	if (link->tls != NULL)
+		n = tls_send(link->tls, fd, out);
+	else
+		n = evbuffer_write(out, fd);
 	evbuffer_freeze(out, 1);
+	if (n < 0 && link->tls != NULL) {
+		link->reset = tls_conn_reset(link->tls);
+		snprintf(why, sizeof why, "%s", tls_conn_error(link->tls));
+		link_down(link, why);
+		return (-1);
+	}
 	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
 	    errno != EINTR) {
 		if (errno == ECONNRESET || errno == EPIPE)
@@ -102,9 +121,11 @@ link_push(struct link *link, uint64_t now)
 	int		 busy;
 
 	link_fill(link, out, now);
-	if (evbuffer_get_length(out) > 0 && link_write(link, out) != 0)
+	if ((evbuffer_get_length(out) > 0 || link_tls_unsent(link) > 0) &&
+	    link_write(link, out) != 0)
 		return;
-	busy = evbuffer_get_length(out) > 0 || !fq_empty(link->fq);
+	busy = evbuffer_get_length(out) > 0 || link_tls_unsent(link) > 0 ||
+	    !fq_empty(link->fq);
 	if (busy && !link->waiting) {
 		if (event_add(link->write_ev, link->cfg.keepalive_s > 0 ?
 		    &tv : NULL) != 0) {

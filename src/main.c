@@ -18,7 +18,9 @@
 #include "log.h"
 #include "notify.h"
 #include "options.h"
+#include "pin.h"
 #include "tcp.h"
+#include "tls.h"
 #include "tunnel.h"
 
 /* How long a shutdown may spend writing out what is already framed. */
@@ -54,6 +56,40 @@ main_raise_nofile(const struct options *opts)
 		    rl.rlim_cur, opts->max_flows);
 }
 
+/* --print-pin: what the connect side's --tls-pin takes. */
+static int
+main_print_pin(const struct options *opts)
+{
+	unsigned char	pin[PIN_LEN];
+	char		err[512], s[PIN_STRLEN];
+
+	if (tls_cert_pin(opts->tls_cert, pin, err, sizeof err) != 0) {
+		fprintf(stderr, "udp-over-tcp: %s\n", err);
+		return (2);
+	}
+	printf("%s\n", pin_format(pin, s, sizeof s));
+	return (0);
+}
+
+/* The TLS context of the command line's files. */
+static struct tls_ctx *
+main_tls(const struct options *opts, char *err, size_t errlen)
+{
+	struct tls_config	tc;
+
+	memset(&tc, 0, sizeof tc);
+	tc.server = opts->side == SIDE_LISTEN;
+	tc.cert_file = opts->tls_cert;
+	tc.key_file = opts->tls_key;
+	tc.ca_file = tc.server ? opts->tls_client_ca : opts->tls_ca;
+	if (!tc.server)
+		tc.name = opts->tls_name != NULL ? opts->tls_name :
+		    opts->tcp.host;
+	memcpy(tc.pins, opts->tls_pins, sizeof tc.pins);
+	tc.npins = opts->ntls_pins;
+	return (tls_ctx_new(&tc, err, errlen));
+}
+
 static void
 main_flushcb(evutil_socket_t fd, short events, void *arg)
 {
@@ -80,6 +116,10 @@ main_signalcb(evutil_socket_t sig, short events, void *arg)
 		tunnel_log_stats(ctx->tunnel);
 		return;
 	}
+	if (sig == SIGHUP) {
+		tunnel_reload(ctx->tunnel);
+		return;
+	}
 	if (ctx->flush_left_ms > 0) {
 		/* A second signal: stop now. */
 		event_base_loopexit(ctx->base, NULL);
@@ -95,10 +135,11 @@ main_signalcb(evutil_socket_t sig, short events, void *arg)
 int
 main(int argc, char *argv[])
 {
-	static const int	 sigs[] = { SIGINT, SIGTERM, SIGUSR1 };
+	static const int	 sigs[] = { SIGINT, SIGTERM, SIGUSR1, SIGHUP };
 	struct event		*sigev[sizeof sigs / sizeof sigs[0]];
 	struct options		 opts;
 	struct main_ctx		 ctx;
+	struct tls_ctx		*tls = NULL;
 	char			 err[512];
 	size_t			 i;
 	int			 status = 1;
@@ -123,8 +164,12 @@ main(int argc, char *argv[])
 #if HAVE_DECL_TCP_NOTSENT_LOWAT
 		printf(", TCP_NOTSENT_LOWAT");
 #endif
+		if (tls_library() != NULL)
+			printf(", %s", tls_library());
 		printf("\n");
 		return (0);
+	case OPTIONS_PRINT_PIN:
+		return (main_print_pin(&opts));
 	case OPTIONS_ERROR:
 		fprintf(stderr, "udp-over-tcp: %s\n", err);
 		return (2);
@@ -133,6 +178,11 @@ main(int argc, char *argv[])
 	}
 	/* Refused now, not by every link: the limits are the system's. */
 	if (tcp_keepalive_check(opts.keepalive_s, err, sizeof err) != 0) {
+		fprintf(stderr, "udp-over-tcp: %s\n", err);
+		return (2);
+	}
+	/* Wrong TLS files are found now, with one line, not by a peer. */
+	if (opts.tls && (tls = main_tls(&opts, err, sizeof err)) == NULL) {
 		fprintf(stderr, "udp-over-tcp: %s\n", err);
 		return (2);
 	}
@@ -155,7 +205,7 @@ main(int argc, char *argv[])
 	}
 	/* A tunnel that cannot start has said why; tear down all the same. */
 	fq_set_total_limit(opts.queue_memory);
-	if ((ctx.tunnel = tunnel_new(ctx.base, &opts)) != NULL) {
+	if ((ctx.tunnel = tunnel_new(ctx.base, &opts, tls)) != NULL) {
 		event_base_dispatch(ctx.base);
 		tunnel_discard(ctx.tunnel);
 		tunnel_log_stats(ctx.tunnel);
@@ -166,6 +216,7 @@ main(int argc, char *argv[])
 		event_free(sigev[i]);
 	event_free(ctx.flush);
 	tunnel_free(ctx.tunnel);
+	tls_ctx_free(tls);
 	fq_pkt_cache_clear();
 	event_base_free(ctx.base);
 	return (status);

@@ -34,7 +34,15 @@ enum {
 	OPT_ALLOW,
 	OPT_TARGET_DELAY,
 	OPT_MAX_DELAY,
-	OPT_QUEUE_MEMORY
+	OPT_QUEUE_MEMORY,
+	OPT_TLS,
+	OPT_TLS_CERT,
+	OPT_TLS_KEY,
+	OPT_TLS_CA,
+	OPT_TLS_CLIENT_CA,
+	OPT_TLS_PIN,
+	OPT_TLS_NAME,
+	OPT_PRINT_PIN
 };
 
 static const struct option options_long[] = {
@@ -60,6 +68,14 @@ static const struct option options_long[] = {
 	{ "syslog",		no_argument,		NULL, OPT_SYSLOG },
 	{ "allow",		required_argument,	NULL, OPT_ALLOW },
 	{ "syslog-facility",	required_argument,	NULL, OPT_SYSLOG_FACILITY },
+	{ "tls",		no_argument,		NULL, OPT_TLS },
+	{ "tls-cert",		required_argument,	NULL, OPT_TLS_CERT },
+	{ "tls-key",		required_argument,	NULL, OPT_TLS_KEY },
+	{ "tls-ca",		required_argument,	NULL, OPT_TLS_CA },
+	{ "tls-client-ca",	required_argument,	NULL, OPT_TLS_CLIENT_CA },
+	{ "tls-pin",		required_argument,	NULL, OPT_TLS_PIN },
+	{ "tls-name",		required_argument,	NULL, OPT_TLS_NAME },
+	{ "print-pin",		no_argument,		NULL, OPT_PRINT_PIN },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ "version",		no_argument,		NULL, 'V' },
 	{ NULL,			0,			NULL, 0 }
@@ -74,6 +90,7 @@ static int	options_number(const char *, unsigned long long,
 static const char *options_name(int);
 static int	options_known(int);
 static void	options_reset_getopt(void);
+static enum options_result options_tls(struct options *, char *, size_t);
 
 void
 options_defaults(struct options *opts)
@@ -126,6 +143,18 @@ options_usage(FILE *f)
 "      --max-peers N            listen side, auto mode: most peers at once (default %d)\n"
 "      --allow CIDR             listen side: accept peers only from here\n"
 "                               (repeatable; IPv4 or IPv6; default: anyone)\n"
+"      --tls-cert FILE          our certificate (PEM, chain after it); on the listen\n"
+"                               side it turns TLS on\n"
+"      --tls-key FILE           its private key (default: in the --tls-cert file)\n"
+"      --tls-client-ca FILE     listen side: peers must show a certificate of this CA\n"
+"      --tls                    connect side: TLS, the server checked against the\n"
+"                               system's trust store\n"
+"      --tls-ca FILE            connect side: check the server against this CA\n"
+"      --tls-pin sha256:BASE64  connect side: accept the server with this public key\n"
+"                               (repeatable; from --print-pin)\n"
+"      --tls-name NAME          connect side: name to ask for and check (default:\n"
+"                               the host of --tcp-connect)\n"
+"      --print-pin              print the pin of --tls-cert's key, and exit\n"
 "      --syslog                 log to syslog instead of standard error\n"
 "      --syslog-facility NAME   daemon (default), user, local0 ... local7\n"
 "  -v, --verbose                log flow events\n"
@@ -245,6 +274,7 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 	const char	*sendto_arg = NULL;
 	int		 ch, have_listen = 0, have_connect = 0;
 	int		 want_syslog = 0, facility = LOG_DAEMON;
+	int		 print_pin = 0;
 
 	options_defaults(opts);
 	options_reset_getopt();
@@ -349,6 +379,41 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 				    "user or local0 to local7", optarg));
 			want_syslog = 1;	/* naming one means syslog */
 			break;
+		case OPT_TLS:
+			opts->tls = 1;
+			break;
+		case OPT_TLS_CERT:
+			opts->tls_cert = optarg;
+			break;
+		case OPT_TLS_KEY:
+			opts->tls_key = optarg;
+			break;
+		case OPT_TLS_CA:
+			opts->tls_ca = optarg;
+			break;
+		case OPT_TLS_CLIENT_CA:
+			opts->tls_client_ca = optarg;
+			break;
+		case OPT_TLS_NAME:
+			if (*optarg == '\0')
+				return (options_error(err, errlen,
+				    "--tls-name: must not be empty"));
+			opts->tls_name = optarg;
+			break;
+		case OPT_TLS_PIN:
+			if (opts->ntls_pins == OPTIONS_MAX_PINS)
+				return (options_error(err, errlen,
+				    "--tls-pin '%s': at most %d pins", optarg,
+				    OPTIONS_MAX_PINS));
+			if (pin_parse(optarg, opts->tls_pins[opts->ntls_pins],
+			    &why) != 0)
+				return (options_error(err, errlen,
+				    "--tls-pin '%s': %s", optarg, why));
+			opts->ntls_pins++;
+			break;
+		case OPT_PRINT_PIN:
+			print_pin = 1;
+			break;
 		case 'h':
 			return (OPTIONS_HELP);
 		case 'V':
@@ -376,6 +441,13 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 		    "unexpected argument '%s'", argv[optind]));
 	if (want_syslog)
 		opts->syslog_facility = facility;
+	if (print_pin) {
+		if (opts->tls_cert == NULL)
+			return (options_error(err, errlen, "--print-pin: needs "
+			    "--tls-cert FILE, the certificate to print the pin "
+			    "of"));
+		return (OPTIONS_PRINT_PIN);
+	}
 
 	if (have_listen && have_connect)
 		return (options_error(err, errlen,
@@ -439,5 +511,40 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 		return (options_error(err, errlen, "--backoff-min '%u': must "
 		    "not exceed --backoff-max (%u)", opts->backoff_min_ms,
 		    opts->backoff_max_ms));
+	return (options_tls(opts, err, errlen));
+}
+
+/* The TLS options fit the side they are given on. */
+static enum options_result
+options_tls(struct options *opts, char *err, size_t errlen)
+{
+	if (opts->side == SIDE_LISTEN) {
+		if (opts->tls || opts->tls_ca != NULL ||
+		    opts->ntls_pins > 0 || opts->tls_name != NULL)
+			return (options_error(err, errlen, "--%s: is for the "
+			    "connect side; the listen side turns TLS on with "
+			    "--tls-cert and --tls-key", opts->tls ? "tls" :
+			    opts->tls_ca != NULL ? "tls-ca" :
+			    opts->ntls_pins > 0 ? "tls-pin" : "tls-name"));
+		if (opts->tls_client_ca != NULL && opts->tls_cert == NULL)
+			return (options_error(err, errlen, "--tls-client-ca: "
+			    "needs --tls-cert and --tls-key (TLS on the listen "
+			    "side)"));
+		opts->tls = opts->tls_cert != NULL;
+	} else {
+		if (opts->tls_client_ca != NULL)
+			return (options_error(err, errlen, "--tls-client-ca: "
+			    "is for the listen side; the connect side checks "
+			    "the server with --tls-ca or --tls-pin"));
+		if (opts->tls_ca != NULL || opts->ntls_pins > 0 ||
+		    opts->tls_name != NULL)
+			opts->tls = 1;
+		if (opts->tls_cert != NULL && !opts->tls)
+			return (options_error(err, errlen, "--tls-cert: a "
+			    "client certificate needs --tls"));
+	}
+	if (opts->tls_key != NULL && opts->tls_cert == NULL)
+		return (options_error(err, errlen, "--tls-key: needs "
+		    "--tls-cert, the certificate it belongs to"));
 	return (OPTIONS_RUN);
 }

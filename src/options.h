@@ -7,6 +7,7 @@
 
 #include "addr.h"
 #include "frame.h"
+#include "pin.h"
 
 enum side {
 	SIDE_LISTEN,	/* --tcp-listen: accept TCP peers */
@@ -14,6 +15,7 @@ enum side {
 };
 
 #define OPTIONS_MAX_ALLOW	64
+#define OPTIONS_MAX_PINS	4
 
 struct options {
 	enum side		side;
@@ -42,6 +44,16 @@ struct options {
 
 	struct addr_cidr	allow[OPTIONS_MAX_ALLOW];	/* --allow */
 	size_t			nallow;
+
+	/* TLS (issue 13): on when tls is set. */
+	int			tls;
+	const char		*tls_cert;
+	const char		*tls_key;
+	const char		*tls_ca;	/* connect side: the server's */
+	const char		*tls_client_ca;	/* listen side: peers' */
+	const char		*tls_name;
+	unsigned char		tls_pins[OPTIONS_MAX_PINS][PIN_LEN];
+	size_t			ntls_pins;
 };
 
 #define OPTIONS_QUEUE_SIZE	(4 * 1024 * 1024)
@@ -61,6 +73,7 @@ enum options_result {
 	OPTIONS_RUN,
 	OPTIONS_HELP,
 	OPTIONS_VERSION,
+	OPTIONS_PRINT_PIN,	/* --print-pin: of opts->tls_cert */
 	OPTIONS_ERROR		/* err holds one line saying why */
 };
 

@@ -27,6 +27,7 @@
 #include "log.h"
 #include "peer.h"
 #include "stats.h"
+#include "tls.h"
 #include "udp.h"
 
 struct peer {
@@ -114,7 +115,8 @@ peer_share_flows(struct peer *peer)
 }
 
 void
-peer_accept(struct peer_env *env, int fd, const struct sockaddr *sa)
+peer_accept(struct peer_env *env, int fd, const struct sockaddr *sa,
+    struct tls_conn *tls)
 {
 	static const struct link_cbs	 cbs = {
 		peer_framecb, peer_statecb, peer_flushcb
@@ -129,11 +131,13 @@ peer_accept(struct peer_env *env, int fd, const struct sockaddr *sa)
 			log_warnx("peer %s: refused, already %zu peers "
 			    "(--max-peers)", addr_fmt(sa, a, sizeof a),
 			    env->npeers);
+		tls_conn_free(tls);
 		evutil_closesocket(fd);
 		return;
 	}
 	if ((peer = calloc(1, sizeof *peer)) == NULL) {
 		log_warnx("peer %s: out of memory", addr_fmt(sa, a, sizeof a));
+		tls_conn_free(tls);
 		evutil_closesocket(fd);
 		return;
 	}
@@ -144,6 +148,7 @@ peer_accept(struct peer_env *env, int fd, const struct sockaddr *sa)
 	    env->limit, a, peer);
 	if (peer->link == NULL || peer->flows == NULL) {
 		log_warnx("peer %s: out of memory", a);
+		tls_conn_free(tls);
 		evutil_closesocket(fd);
 		peer_free(peer);
 		return;
@@ -151,7 +156,7 @@ peer_accept(struct peer_env *env, int fd, const struct sockaddr *sa)
 	DL_APPEND(env->peers, peer);
 	env->npeers++;
 	event_base_gettimeofday_cached(env->base, &peer->heard);
-	link_attach(peer->link, fd, sa);
+	link_attach_tls(peer->link, fd, sa, tls);
 }
 
 /* Frees the peer, its link and its flows; safe from the link's callbacks. */

@@ -48,7 +48,8 @@ struct peer_env {
 };
 
 /* peer.c */
-void	peer_accept(struct peer_env *, int, const struct sockaddr *);
+void	peer_accept(struct peer_env *, int, const struct sockaddr *,
+	    struct tls_conn *);
 void	peer_free_all(struct peer_env *);
 void	peer_stop_input(struct peer_env *);
 void	peer_discard_all(struct peer_env *);

@@ -32,6 +32,8 @@
 #include "options.h"
 #include "peer.h"
 #include "stats.h"
+#include "tls.h"
+#include "tls_accept.h"
 #include "tunnel.h"
 #include "udp.h"
 
@@ -52,6 +54,8 @@ struct tunnel {
 	struct flow_table	*flows;		/* connect-side auto */
 	struct flow_limit	 limit;
 	struct peer_env		 peers;		/* listen-side auto */
+	struct tls_ctx		*tls;		/* main's; NULL: plain TCP */
+	struct tls_accept	*tls_gate;	/* listen side with TLS */
 	struct log_ratelimit	 udp_rl;
 	struct log_ratelimit	 allow_rl;
 };
@@ -63,6 +67,8 @@ static int	tunnel_scope_clash(struct tunnel *, struct flow *,
 static void	tunnel_framecb(struct link *, const struct frame *, void *);
 static void	tunnel_flushcb(struct link *, void *);
 static void	tunnel_acceptcb(int, const struct sockaddr *, void *);
+static void	tunnel_take_peer(int, const struct sockaddr *, struct tls_conn *,
+		    void *);
 static int	tunnel_resolve_dest(struct tunnel *);
 static int	tunnel_open_udp(struct tunnel *);
 static int	tunnel_flow_bind(struct tunnel *);
@@ -90,7 +96,8 @@ tunnel_is_peer_mode(const struct tunnel *t)
 }
 
 struct tunnel *
-tunnel_new(struct event_base *base, const struct options *opts)
+tunnel_new(struct event_base *base, const struct options *opts,
+    struct tls_ctx *tls)
 {
 	static const struct link_cbs	 cbs = {
 		tunnel_framecb, NULL, tunnel_flushcb
@@ -107,6 +114,7 @@ tunnel_new(struct event_base *base, const struct options *opts)
 	t->base = base;
 	t->opts = opts;
 	t->udp_fd = -1;
+	t->tls = tls;
 	t->limit.max = opts->max_flows;
 	tunnel_link_config(opts, &cfg);
 
@@ -137,6 +145,12 @@ tunnel_new(struct event_base *base, const struct options *opts)
 		    opts->flow_timeout_s, &t->limit, name, t)) == NULL)
 			fatalx("flow_table_new");
 	}
+
+	if (tls != NULL && opts->side == SIDE_LISTEN && (t->tls_gate =
+	    tls_accept_new(base, tls, tunnel_take_peer, t)) == NULL)
+		fatalx("tls_accept_new");
+	if (tls != NULL && t->link != NULL)
+		link_set_tls(t->link, tls);
 
 	if (opts->side == SIDE_LISTEN) {
 		if (addr_numeric(&opts->tcp, &ss, &sslen) != 0)
@@ -322,6 +336,7 @@ tunnel_free(struct tunnel *t)
 	if (t == NULL)
 		return;
 	listener_free(t->listener);
+	tls_accept_free(t->tls_gate);
 	peer_free_all(&t->peers);
 	flow_table_free(t->flows);
 	link_free(t->link);
@@ -370,6 +385,9 @@ tunnel_log_stats(struct tunnel *t)
 		stats_log(link_peer(t->link), link_stats(t->link));
 	else
 		peer_log_stats(&t->peers);
+	if (t->tls_gate != NULL)
+		log_info("stats tls: handshakes refused %llu",
+		    (unsigned long long)tls_accept_refused(t->tls_gate));
 	if (t->opts->auto_mode)
 		log_info("stats flows: active %zu, created %llu, expired %llu, "
 		    "refused %llu, evicted %llu", t->limit.active,
@@ -523,14 +541,14 @@ tunnel_allowed(const struct tunnel *t, const struct sockaddr *sa)
 }
 
 /*
- * Fixed mode has one peer: the newest connection replaces the old. In
- * auto mode every peer gets its own link and flows.
+ * A connection from an allowed address: with TLS, its handshake comes
+ * first (tls_accept.c), and only an authenticated peer goes on.
  */
 static void
 tunnel_acceptcb(int fd, const struct sockaddr *sa, void *arg)
 {
 	struct tunnel	*t = arg;
-	char		 name[ADDR_STRLEN], why[ADDR_STRLEN + 32];
+	char		 name[ADDR_STRLEN];
 
 	if (!tunnel_allowed(t, sa)) {
 		if (log_ratelimit(&t->allow_rl))
@@ -539,8 +557,30 @@ tunnel_acceptcb(int fd, const struct sockaddr *sa, void *arg)
 		evutil_closesocket(fd);
 		return;
 	}
+	if (t->tls_gate != NULL)
+		tls_accept_start(t->tls_gate, fd, sa);
+	else
+		tunnel_take_peer(fd, sa, NULL, t);
+}
+
+/*
+ * Fixed mode has one peer: the newest connection replaces the old. In
+ * auto mode every peer gets its own link and flows.
+ */
+static void
+tunnel_take_peer(int fd, const struct sockaddr *sa, struct tls_conn *tls,
+    void *arg)
+{
+	struct tunnel	*t = arg;
+	char		 name[ADDR_STRLEN], why[ADDR_STRLEN + 32];
+
+	if (t->stopped) {	/* a handshake that ended as we stop */
+		tls_conn_free(tls);
+		evutil_closesocket(fd);
+		return;
+	}
 	if (tunnel_is_peer_mode(t)) {
-		peer_accept(&t->peers, fd, sa);
+		peer_accept(&t->peers, fd, sa, tls);
 		return;
 	}
 	if (link_state(t->link) == LINK_UP) {
@@ -548,5 +588,22 @@ tunnel_acceptcb(int fd, const struct sockaddr *sa, void *arg)
 		    addr_fmt(sa, name, sizeof name));
 		link_close(t->link, why);
 	}
-	link_attach(t->link, fd, sa);
+	link_attach_tls(t->link, fd, sa, tls);
+}
+
+/* SIGHUP: the TLS files again, for the connections to come. */
+void
+tunnel_reload(struct tunnel *t)
+{
+	char	err[512];
+
+	if (t->tls == NULL) {
+		log_info("SIGHUP: nothing to reload");
+		return;
+	}
+	if (tls_ctx_reload(t->tls, err, sizeof err) != 0)
+		log_warnx("SIGHUP: TLS files not reloaded, the old ones "
+		    "stay: %s", err);
+	else
+		log_info("SIGHUP: TLS files reloaded");
 }

@@ -6,10 +6,13 @@
 
 struct event_base;
 struct options;
+struct tls_ctx;
 struct tunnel;
 
 /* tunnel.c */
-struct tunnel	*tunnel_new(struct event_base *, const struct options *);
+struct tunnel	*tunnel_new(struct event_base *, const struct options *,
+		    struct tls_ctx *);
+void		 tunnel_reload(struct tunnel *);
 void		 tunnel_free(struct tunnel *);
 void		 tunnel_stop_input(struct tunnel *);
 void		 tunnel_discard(struct tunnel *);
