@@ -53,7 +53,7 @@ struct tls_conn {
 	int			 reset;		/* ECONNRESET or EPIPE */
 	unsigned char		 pins[TLS_MAX_PINS][PIN_LEN];
 	size_t			 npins;
-	char			 version[64];
+	char			 version[96];
 	char			 error[256];
 };
 
@@ -160,6 +160,18 @@ tls_reason(void)
 	return (r != NULL ? r : "unknown error");
 }
 
+/* A file without what was looked for: PEM's own words say no more. */
+static const char *
+tls_pem_reason(void)
+{
+	unsigned long	e = ERR_peek_last_error();
+
+	if (ERR_GET_LIB(e) == ERR_LIB_PEM || (ERR_GET_LIB(e) == ERR_LIB_SSL &&
+	    ERR_GET_REASON(e) == ERR_R_PEM_LIB))
+		return ("none found");
+	return (tls_reason());
+}
+
 /* The file can be opened: say why not in the system's words. */
 static int
 tls_readable(const char *opt, const char *file, char *err, size_t errlen)
@@ -204,12 +216,21 @@ tls_load_identity(SSL_CTX *ctx, const struct tls_config *cfg, char *err,
 		return (-1);
 	if (SSL_CTX_use_certificate_chain_file(ctx, cfg->cert_file) != 1) {
 		snprintf(err, errlen, "--tls-cert %s: no PEM certificate "
-		    "(%s)", cfg->cert_file, tls_reason());
+		    "(%s)", cfg->cert_file, tls_pem_reason());
 		return (-1);
 	}
 	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
-		snprintf(err, errlen, "--tls-key %s: no PEM private key (%s)",
-		    key, tls_reason());
+		if (ERR_GET_REASON(ERR_peek_last_error()) ==
+		    X509_R_KEY_VALUES_MISMATCH)
+			snprintf(err, errlen, "--tls-key %s: does not match "
+			    "the certificate in %s", key, cfg->cert_file);
+		else if (cfg->key_file == NULL)
+			snprintf(err, errlen, "--tls-cert %s: no PEM private "
+			    "key in it (%s); name its file with --tls-key",
+			    key, tls_pem_reason());
+		else
+			snprintf(err, errlen, "--tls-key %s: no PEM private "
+			    "key (%s)", key, tls_pem_reason());
 		return (-1);
 	}
 	if (SSL_CTX_check_private_key(ctx) != 1) {
@@ -251,7 +272,7 @@ tls_load_ca(SSL_CTX *ctx, const struct tls_config *cfg, char *err,
 	if (SSL_CTX_load_verify_locations(ctx, cfg->ca_file, NULL) != 1 ||
 	    (names = SSL_load_client_CA_file(cfg->ca_file)) == NULL) {
 		snprintf(err, errlen, "%s %s: no PEM certificate (%s)", opt,
-		    cfg->ca_file, tls_reason());
+		    cfg->ca_file, tls_pem_reason());
 		return (-1);
 	}
 	/* The server names the CAs it takes; a client needs no list. */
@@ -412,7 +433,7 @@ tls_cert_pin(const char *file, unsigned char pin[PIN_LEN], char *err,
 	fclose(f);
 	if (x == NULL) {
 		snprintf(err, errlen, "--tls-cert %s: no PEM certificate (%s)",
-		    file, tls_reason());
+		    file, tls_pem_reason());
 		ERR_clear_error();
 		return (-1);
 	}
@@ -594,6 +615,40 @@ tls_check_pins(struct tls_conn *c)
 }
 
 /*
+ * For the line that says the link is up: the version, and the name of
+ * a client that showed a certificate (printable characters only: a
+ * stranger's CA may have put anything there).
+ */
+static void
+tls_describe(struct tls_conn *c)
+{
+	X509	*x;
+	char	 cn[64];
+	int	 n, i;
+
+	snprintf(c->version, sizeof c->version, "%s", SSL_get_version(c->ssl));
+	if (!c->server)
+		return;
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L && !defined(LIBRESSL_VERSION_NUMBER)
+	x = SSL_get1_peer_certificate(c->ssl);
+#else
+	x = SSL_get_peer_certificate(c->ssl);
+#endif
+	if (x == NULL)
+		return;
+	n = X509_NAME_get_text_by_NID(X509_get_subject_name(x),
+	    NID_commonName, cn, sizeof cn);
+	X509_free(x);
+	if (n <= 0)
+		return;
+	for (i = 0; i < n && cn[i] != '\0'; i++)
+		if (cn[i] < 0x20 || cn[i] > 0x7e)
+			cn[i] = '?';
+	snprintf(c->version + strlen(c->version), sizeof c->version -
+	    strlen(c->version), ", client CN=%s", cn);
+}
+
+/*
  * One read of the socket into cin, at most max bytes. Returns the bytes
  * read, 0 when there are none now, -1 at end of stream or on error
  * (c->error says which).
@@ -687,7 +742,7 @@ tls_handshake(struct tls_conn *c, int fd)
 		return (TLS_FAIL);
 	if (tls_write_socket(c, fd) < 0)
 		return (TLS_FAIL);
-	snprintf(c->version, sizeof c->version, "%s", SSL_get_version(c->ssl));
+	tls_describe(c);
 	c->error[0] = '\0';
 	return (TLS_DONE);
 }
