@@ -133,18 +133,29 @@ done
 
 # udp-over-tcp itself, from the tarball; pkg-config sees only the musl
 # builds (PKG_CONFIG_LIBDIR), and libsystemd, glibc-only here, is off.
+# So is OpenSSL, not built for musl here: this is the build without TLS,
+# whose --tls options must say so.
 rm -rf "$work/build"
 mkdir -p "$work/build"
 tar -xzf "$tarball" -C "$work/build"
 cd "$work/build"/udp-over-tcp-*
 ./configure CC=musl-gcc CPPFLAGS="-I$prefix/include" \
     PKG_CONFIG_LIBDIR="$prefix/lib/pkgconfig" \
-    --with-systemd=no --enable-werror
+    --with-systemd=no --with-openssl=no --enable-werror
 make -j2
 if command -v file >/dev/null 2>&1; then
 	file src/udp-over-tcp
 fi
 ./src/udp-over-tcp --version
+if ./src/udp-over-tcp --version | grep -q OpenSSL; then
+	echo "musl-build: --version names OpenSSL in a build without it" >&2
+	exit 1
+fi
+if ./src/udp-over-tcp --tcp-connect 1:1 --udp-bind 2 --udp-sendto 3 \
+    --tls 2>/dev/null; [ $? -ne 2 ]; then
+	echo "musl-build: --tls in a build without TLS did not exit 2" >&2
+	exit 1
+fi
 if [ "${MAKE_CHECK:-yes}" != no ]; then
 	if ! make -j2 check; then
 		cat tests/test-suite.log
