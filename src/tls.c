@@ -299,6 +299,14 @@ tls_ssl_ctx(const struct tls_config *cfg, char *err, size_t errlen)
 	op |= SSL_OP_NO_RENEGOTIATION;
 #endif
 	SSL_CTX_set_options(ctx, op);
+	/*
+	 * No resumption: a session cache a stranger's handshakes could fill,
+	 * and tickets on every link, to save one round trip per reconnect.
+	 */
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+#ifdef HAVE_SSL_CTX_SET_NUM_TICKETS
+	(void)SSL_CTX_set_num_tickets(ctx, 0);
+#endif
 	/* TLS 1.3 where both have it; TLS 1.2 the floor. */
 	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
 		snprintf(err, errlen, "TLS: %s", tls_reason());
