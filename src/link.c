@@ -593,7 +593,8 @@ link_handshakecb(struct handshake *hs, enum handshake_result r, void *arg)
 		break;
 	case HANDSHAKE_TIMED_OUT:
 		snprintf(why, sizeof why, "TLS: handshake timed out after "
-		    "%d s", TLS_HANDSHAKE_TIMEOUT_S);
+		    "%d s (is TLS on at the server?)",
+		    TLS_HANDSHAKE_TIMEOUT_S);
 		break;
 	}
 	link_connect_failed(link, why);
