@@ -470,9 +470,12 @@ link_up(struct link *link, const char *why)
 		link_down(link, "out of memory");
 		return;
 	}
-	/* Records that came with the handshake's last: no event will say. */
+	/* Records that came with the handshake's last, or of its own not
+	 * yet written: no event of the socket's would say. */
 	if (link->tls != NULL && tls_conn_buffered(link->tls))
 		event_active(link->read_ev, EV_READ, 0);
+	if (link->tls != NULL && tls_unsent(link->tls) > 0)
+		event_active(link->push_ev, 0, 0);
 
 	link_settle_start(link);
 	/* What waited goes out first in each flow, taking turns. */
@@ -593,7 +596,8 @@ link_handshakecb(struct handshake *hs, enum handshake_result r, void *arg)
 		break;
 	case HANDSHAKE_TIMED_OUT:
 		snprintf(why, sizeof why, "TLS: handshake timed out after "
-		    "%d s", TLS_HANDSHAKE_TIMEOUT_S);
+		    "%d s (is TLS on at the server?)",
+		    TLS_HANDSHAKE_TIMEOUT_S);
 		break;
 	}
 	link_connect_failed(link, why);

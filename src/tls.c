@@ -299,6 +299,14 @@ tls_ssl_ctx(const struct tls_config *cfg, char *err, size_t errlen)
 	op |= SSL_OP_NO_RENEGOTIATION;
 #endif
 	SSL_CTX_set_options(ctx, op);
+	/*
+	 * No resumption: a session cache a stranger's handshakes could fill,
+	 * and tickets on every link, to save one round trip per reconnect.
+	 */
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+#ifdef HAVE_SSL_CTX_SET_NUM_TICKETS
+	(void)SSL_CTX_set_num_tickets(ctx, 0);
+#endif
 	/* TLS 1.3 where both have it; TLS 1.2 the floor. */
 	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
 		snprintf(err, errlen, "TLS: %s", tls_reason());
@@ -549,6 +557,25 @@ tls_unsent(const struct tls_conn *c)
 	return (evbuffer_get_length(c->cout));
 }
 
+/* The peer's first bytes were no TLS record: plain TCP, or HTTP. */
+static int
+tls_not_tls(void)
+{
+	unsigned long	e = ERR_peek_last_error();
+
+	if (ERR_GET_LIB(e) != ERR_LIB_SSL)
+		return (0);
+	switch (ERR_GET_REASON(e)) {
+	case SSL_R_WRONG_VERSION_NUMBER:
+	case SSL_R_HTTP_REQUEST:
+	case SSL_R_PACKET_LENGTH_TOO_LONG:
+	case SSL_R_UNKNOWN_PROTOCOL:
+		return (1);
+	default:
+		return (0);
+	}
+}
+
 /* Why OpenSSL failed a call, into c->error; ERR's queue emptied. */
 static void
 tls_set_error(struct tls_conn *c, int ret)
@@ -557,7 +584,9 @@ tls_set_error(struct tls_conn *c, int ret)
 
 	switch (SSL_get_error(c->ssl, ret)) {
 	case SSL_ERROR_SSL:
-		snprintf(c->error, sizeof c->error, "%s", tls_reason());
+		snprintf(c->error, sizeof c->error, "%s%s%s",
+		    tls_not_tls() ? "not TLS (" : "", tls_reason(),
+		    tls_not_tls() ? "): is TLS on at both ends?" : "");
 		v = SSL_get_verify_result(c->ssl);
 		if (v != X509_V_OK)
 			snprintf(c->error + strlen(c->error), sizeof c->error -
@@ -717,7 +746,10 @@ tls_handshake(struct tls_conn *c, int fd)
 	int	r;
 
 	if (tls_read_socket(c, fd, TLS_HANDSHAKE_READ) < 0) {
-		/* A reset often carries the peer's alert: read it first. */
+		if (strcmp(c->error, "peer closed the connection") == 0)
+			snprintf(c->error, sizeof c->error, "peer closed the "
+			    "connection during the handshake");
+		/* What came before the end may be the peer's alert. */
 		if (evbuffer_get_length(c->cin) == 0)
 			return (TLS_FAIL);
 	}
