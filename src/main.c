@@ -63,6 +63,11 @@ main_print_pin(const struct options *opts)
 	unsigned char	pin[PIN_LEN];
 	char		err[512], s[PIN_STRLEN];
 
+	if (tls_library() == NULL) {
+		fprintf(stderr, "udp-over-tcp: --print-pin: this build has no "
+		    "TLS support (configure --with-openssl)\n");
+		return (2);
+	}
 	if (tls_cert_pin(opts->tls_cert, pin, err, sizeof err) != 0) {
 		fprintf(stderr, "udp-over-tcp: %s\n", err);
 		return (2);
@@ -182,6 +187,12 @@ main(int argc, char *argv[])
 		return (2);
 	}
 	/* Wrong TLS files are found now, with one line, not by a peer. */
+	if (opts.tls && tls_library() == NULL) {
+		fprintf(stderr, "udp-over-tcp: --%s: this build has no TLS "
+		    "support (configure --with-openssl)\n", opts.tls_cert !=
+		    NULL ? "tls-cert" : "tls");
+		return (2);
+	}
 	if (opts.tls && (tls = main_tls(&opts, err, sizeof err)) == NULL) {
 		fprintf(stderr, "udp-over-tcp: %s\n", err);
 		return (2);

@@ -201,6 +201,36 @@ tls_time(const ASN1_TIME *t, char *buf, size_t len)
 	BIO_free(m);
 }
 
+/* The PEM file holds an encrypted private key. */
+static int
+tls_key_encrypted(const char *file)
+{
+	FILE	*f;
+	char	 line[256];
+	int	 found = 0;
+
+	if ((f = fopen(file, "r")) == NULL)
+		return (0);
+	while (!found && fgets(line, sizeof line, f) != NULL)
+		found = strstr(line, "ENCRYPTED") != NULL;
+	fclose(f);
+	return (found);
+}
+
+/*
+ * A key with a passphrase would have OpenSSL ask on the terminal, at
+ * start and at every SIGHUP, with the loop stopped: refuse it instead.
+ */
+static int
+tls_no_passphrase(char *buf, int size, int rwflag, void *arg)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)arg;
+	return (0);
+}
+
 /* Our certificate and key, checked as far as can be before any peer. */
 static int
 tls_load_identity(SSL_CTX *ctx, const struct tls_config *cfg, char *err,
@@ -219,8 +249,13 @@ tls_load_identity(SSL_CTX *ctx, const struct tls_config *cfg, char *err,
 		    "(%s)", cfg->cert_file, tls_pem_reason());
 		return (-1);
 	}
+	SSL_CTX_set_default_passwd_cb(ctx, tls_no_passphrase);
 	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
-		if (ERR_GET_REASON(ERR_peek_last_error()) ==
+		if (tls_key_encrypted(key))
+			snprintf(err, errlen, "--tls-key %s: has a passphrase; "
+			    "give the key without one (openssl pkey -in %s "
+			    "-out FILE)", key, key);
+		else if (ERR_GET_REASON(ERR_peek_last_error()) ==
 		    X509_R_KEY_VALUES_MISMATCH)
 			snprintf(err, errlen, "--tls-key %s: does not match "
 			    "the certificate in %s", key, cfg->cert_file);
@@ -588,7 +623,9 @@ tls_set_error(struct tls_conn *c, int ret)
 		    tls_not_tls() ? "not TLS (" : "", tls_reason(),
 		    tls_not_tls() ? "): is TLS on at both ends?" : "");
 		v = SSL_get_verify_result(c->ssl);
-		if (v != X509_V_OK)
+		/* The check's own words, when it is what failed. */
+		if (v != X509_V_OK && ERR_GET_REASON(ERR_peek_last_error()) ==
+		    SSL_R_CERTIFICATE_VERIFY_FAILED)
 			snprintf(c->error + strlen(c->error), sizeof c->error -
 			    strlen(c->error), " (%s)",
 			    X509_verify_cert_error_string(v));
