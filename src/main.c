@@ -87,9 +87,8 @@ main_tls(const struct options *opts, char *err, size_t errlen)
 	tc.cert_file = opts->tls_cert;
 	tc.key_file = opts->tls_key;
 	tc.ca_file = tc.server ? opts->tls_client_ca : opts->tls_ca;
-	if (!tc.server)
-		tc.name = opts->tls_name != NULL ? opts->tls_name :
-		    opts->tcp.host;
+	/* Without --tls-name, each server's own host (link.c). */
+	tc.name = tc.server ? NULL : opts->tls_name;
 	memcpy(tc.pins, opts->tls_pins, sizeof tc.pins);
 	tc.npins = opts->ntls_pins;
 	return (tls_ctx_new(&tc, err, errlen));

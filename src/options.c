@@ -275,6 +275,8 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 	int		 ch, have_listen = 0, have_connect = 0;
 	int		 want_syslog = 0, facility = LOG_DAEMON;
 	int		 print_pin = 0;
+	const char	*server_args[OPTIONS_MAX_SERVERS];
+	size_t		 i;
 
 	options_defaults(opts);
 	options_reset_getopt();
@@ -288,8 +290,12 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 			tcp_arg = optarg;
 			break;
 		case 't':
-			have_connect = 1;
-			tcp_arg = optarg;
+			if (have_connect == OPTIONS_MAX_SERVERS)
+				return (options_error(err, errlen,
+				    "--tcp-connect '%s': at most %d servers",
+				    optarg, OPTIONS_MAX_SERVERS));
+			server_args[have_connect++] = optarg;
+			tcp_arg = server_args[0];
 			break;
 		case 'u':
 			bind_arg = optarg;
@@ -469,6 +475,14 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 	    ADDR_CONNECT, &why) != 0)
 		return (options_error(err, errlen, "--%s '%s': %s",
 		    have_listen ? "tcp-listen" : "tcp-connect", tcp_arg, why));
+	/* Connect side: every server, tried in the order given. */
+	for (i = 0; have_connect && i < (size_t)have_connect; i++) {
+		if (addr_parse(&opts->servers[i], server_args[i], ADDR_CONNECT,
+		    &why) != 0)
+			return (options_error(err, errlen, "--tcp-connect "
+			    "'%s': %s", server_args[i], why));
+		opts->nservers++;
+	}
 	if (addr_parse(&opts->udp_bind, bind_arg, ADDR_BIND, &why) != 0)
 		return (options_error(err, errlen, "--udp-bind '%s': %s",
 		    bind_arg, why));

@@ -525,12 +525,7 @@ tls_conn_new(struct tls_ctx *t)
 		SSL_set_accept_state(c->ssl);
 	else {
 		SSL_set_connect_state(c->ssl);
-		if (name != NULL && !tls_is_ip(name)) {
-			if (SSL_set_tlsext_host_name(c->ssl, name) != 1 ||
-			    SSL_set1_host(c->ssl, name) != 1)
-				goto fail;
-		} else if (name != NULL && X509_VERIFY_PARAM_set1_ip_asc(
-		    SSL_get0_param(c->ssl), name) != 1)
+		if (name != NULL && tls_conn_set_name(c, name) != 0)
 			goto fail;
 	}
 	return (c);
@@ -539,6 +534,25 @@ fail:
 	ERR_clear_error();
 	tls_conn_free(c);
 	return (NULL);
+}
+
+/*
+ * Client: the name to ask for (SNI) and to find in the server's
+ * certificate; an address is checked as one, and asked for by none.
+ */
+int
+tls_conn_set_name(struct tls_conn *c, const char *name)
+{
+	int	rc;
+
+	if (!tls_is_ip(name))
+		rc = SSL_set_tlsext_host_name(c->ssl, name) == 1 &&
+		    SSL_set1_host(c->ssl, name) == 1 ? 0 : -1;
+	else
+		rc = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl),
+		    name) == 1 ? 0 : -1;
+	ERR_clear_error();
+	return (rc);
 }
 
 void

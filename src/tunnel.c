@@ -108,6 +108,7 @@ tunnel_new(struct event_base *base, const struct options *opts,
 	socklen_t			 sslen;
 	char				 a[ADDR_STRLEN];
 	char				 name[ADDR_HOSTLEN + 8];
+	size_t				 i;
 
 	if ((t = calloc(1, sizeof *t)) == NULL)
 		fatal("calloc");
@@ -150,7 +151,7 @@ tunnel_new(struct event_base *base, const struct options *opts,
 	    tls_accept_new(base, tls, tunnel_take_peer, t)) == NULL)
 		fatalx("tls_accept_new");
 	if (tls != NULL && t->link != NULL)
-		link_set_tls(t->link, tls);
+		link_set_tls(t->link, tls, opts->tls_name);
 
 	if (opts->side == SIDE_LISTEN) {
 		if (addr_numeric(&opts->tcp, &ss, &sslen) != 0)
@@ -164,8 +165,12 @@ tunnel_new(struct event_base *base, const struct options *opts,
 		}
 	}
 	tunnel_summary(t);
-	if (opts->side == SIDE_CONNECT)
-		link_connect(t->link, opts->tcp.host, opts->tcp.port);
+	if (opts->side == SIDE_CONNECT) {
+		for (i = 0; i < opts->nservers; i++)
+			(void)link_add_server(t->link, opts->servers[i].host,
+			    opts->servers[i].port);
+		link_start(t->link);
+	}
 	return (t);
 
 fail:
@@ -294,7 +299,7 @@ static void
 tunnel_summary(struct tunnel *t)
 {
 	const struct options	*opts = t->opts;
-	char			 tcp[ADDR_HOSTLEN + 32];
+	char			 tcp[ADDR_HOSTLEN + 64];
 	char			 bind[ADDR_HOSTLEN + 8];
 	char			 dest[ADDR_STRLEN];
 	char			 line[1024];
@@ -304,10 +309,14 @@ tunnel_summary(struct tunnel *t)
 	if (opts->side == SIDE_LISTEN)
 		snprintf(tcp, sizeof tcp, "listening on %s",
 		    listener_name(t->listener));
-	else
+	else {
 		snprintf(tcp, sizeof tcp, strchr(opts->tcp.host, ':') ?
 		    "connecting to [%s]:%u" : "connecting to %s:%u",
 		    opts->tcp.host, opts->tcp.port);
+		if (opts->nservers > 1)
+			snprintf(tcp + strlen(tcp), sizeof tcp - strlen(tcp),
+			    " (and %zu more in turn)", opts->nservers - 1);
+	}
 	if (opts->udp_bind.is_auto)
 		snprintf(bind, sizeof bind, "%s:auto", opts->udp_bind.host[0] ?
 		    opts->udp_bind.host : "*");
