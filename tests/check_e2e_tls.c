@@ -64,13 +64,15 @@
 
 #define MAXSOCKS	32
 #define MAXARGS		48
-#define MAXRAWS		8
+#define MAXRAWS		(PENDING_MAX + 4)
 #define TICK_MS		10	/* longest poll(): children's stderr is read */
 #define QUIET_MS	500	/* a window in which nothing must happen */
 #define BURST		100
 
 /* The handshake bound of the spec (TLS_HANDSHAKE_TIMEOUT_S). */
 #define HANDSHAKE_MS	10000
+/* Handshakes pending at once, at most; a new one pushes out the oldest. */
+#define PENDING_MAX	128
 
 /* Good clients of the auto-mode tests. */
 #define GOOD_CLIENTS	4
@@ -164,6 +166,7 @@ static ssize_t	 wait_line(struct e2e_proc *, const char *, const char *,
 		     size_t, int);
 static int	 count_lines(struct e2e_proc *, const char *, const char *,
 		     size_t);
+static unsigned long stats_count(struct e2e_proc *, const char *);
 static void	 pump(int);
 static void	 tunnel_init(struct tunnel *);
 static void	 wait_up(struct tunnel *, const char *, const char *);
@@ -409,6 +412,31 @@ count_lines(struct e2e_proc *p, const char *a, const char *b, size_t from)
 		from = (size_t)off;
 	}
 	return (n);
+}
+
+/*
+ * SIGUSR1 to p; the number after "name " (e.g. "udp in") in the first
+ * stats line of counters it then logs.
+ */
+static unsigned long
+stats_count(struct e2e_proc *p, const char *name)
+{
+	const char	*log, *m;
+	char		 key[64];
+	size_t		 from = e2e_log_len(p);
+	ssize_t		 off;
+
+	require(e2e_signal(p, SIGUSR1) == 0, "cannot signal %s",
+	    e2e_name(p));
+	off = wait_line(p, "stats ", ": udp in ", from, E2E_READY_MS);
+	require(off != -1, "%s logged no stats line after SIGUSR1",
+	    e2e_name(p));
+	log = e2e_log(p, NULL);
+	snprintf(key, sizeof key, " %s ", name);
+	m = strstr(log + from, key);
+	require(m != NULL && m < log + off, "no \"%s\" in the stats line of "
+	    "%s", name, e2e_name(p));
+	return (strtoul(m + strlen(key), NULL, 10));
 }
 
 /*
@@ -915,7 +943,7 @@ START_TEST(test_s_client)
 	}
 	sc = spawn_sh("s_client", pstr("exec '%s' s_client -connect "
 	    "127.0.0.1:%d -servername localhost -CAfile '%s' "
-	    "-verify_return_error -showcerts %s 2>&1", openssl_bin, t.tcp,
+	    "-verify_return_error -showcerts %s 1>&2", openssl_bin, t.tcp,
 	    fpath("ca.pem"), vers[_i]));
 	code = e2e_wait_exit(sc, E2E_READY_MS);
 	log = e2e_log(sc, NULL);
@@ -977,10 +1005,10 @@ START_TEST(test_s_client_mtls)
 		cert = pstr("-cert '%s' -key '%s'", fpath("other-client.pem"),
 		    fpath("other-client.key"));
 	sc = spawn_sh("s_client", pstr("exec '%s' s_client -connect "
-	    "127.0.0.1:%d -servername localhost -CAfile '%s' %s 2>&1",
+	    "127.0.0.1:%d -servername localhost -CAfile '%s' %s 1>&2",
 	    openssl_bin, t.tcp, fpath("ca.pem"), cert));
 	if (_i == 0) {
-		require(wait_line(t.l, "closed -> up (accepted, ", "TLSv1.3)",
+		require(wait_line(t.l, "closed -> up (accepted, ", "TLSv1.3",
 		    0, E2E_READY_MS) != -1, "a client with a certificate of "
 		    "the client CA was not taken");
 		(void)e2e_wait_exit(sc, E2E_READY_MS);
@@ -1033,10 +1061,10 @@ START_TEST(test_proxy)
 	}
 	require(fclose(f) == 0, "cannot write %s", conf);
 	if (_i == 0)
-		(void)spawn_sh("stunnel", pstr("exec '%s' '%s' 2>&1",
+		(void)spawn_sh("stunnel", pstr("exec '%s' '%s' 1>&2",
 		    stunnel_bin, conf));
 	else
-		(void)spawn_sh("haproxy", pstr("exec '%s' -db -f '%s' 2>&1",
+		(void)spawn_sh("haproxy", pstr("exec '%s' -db -f '%s' 1>&2",
 		    haproxy_bin, conf));
 	{
 		const char *const ex[] = { "--tls-ca", fpath("ca.pem"),
@@ -1070,7 +1098,7 @@ START_TEST(test_s_server)
 	port = proxy_port(0);
 	b = e2e_free_port(SOCK_DGRAM);
 	ss = spawn_sh("s_server", pstr("exec '%s' s_server -www -accept "
-	    "127.0.0.1:%d -cert '%s' -key '%s' 2>&1", openssl_bin, port,
+	    "127.0.0.1:%d -cert '%s' -key '%s' 1>&2", openssl_bin, port,
 	    fpath(_i == 0 ? "server.pem" : "expired.pem"),
 	    fpath("server.key")));
 	require(e2e_wait_log(ss, "ACCEPT", 0, E2E_READY_MS) != -1,
@@ -1362,7 +1390,7 @@ START_TEST(test_mtls)
 	require(wait_line(c, "-> up", NULL, 0, E2E_READY_MS) != -1,
 	    "mtls: the connect side with a client certificate did not come "
 	    "up");
-	require(wait_line(l, "closed -> up (accepted, ", "TLSv1.3)", 0,
+	require(wait_line(l, "closed -> up (accepted, ", "TLSv1.3", 0,
 	    E2E_READY_MS) != -1, "mtls: the listen side did not take the "
 	    "peer with a client certificate");
 	good_add(b);
@@ -1405,6 +1433,10 @@ START_TEST(test_mtls)
 		pump(TICK_MS);
 	}
 	good_finish("mtls");
+	/* Their clients' datagrams were taken by the refused sides. */
+	require(stats_count(n1, "udp in") > 0 && stats_count(n2, "udp in") >
+	    0, "mtls: the refused connect sides got none of their clients' "
+	    "datagrams: the test proves nothing");
 	require(echo_bad == 0, "mtls: %lu datagrams of refused peers reached "
 	    "the server", echo_bad);
 	require(echo_other == 0, "mtls: %lu unknown datagrams reached the "
@@ -1522,6 +1554,121 @@ START_TEST(test_stalled)
 	    count_lines(l, "-> up", NULL, 0));
 	require(find_line(c, "up -> ", NULL, 0) == -1, "stalled: the good "
 	    "link went down");
+}
+END_TEST
+
+/*
+ * PENDING_MAX + 1 connections that never send: the first is pushed out
+ * at once (long before the handshake bound), the others stay pending,
+ * and a good peer still comes up and gets its datagrams through.
+ */
+START_TEST(test_pending_limit)
+{
+	struct e2e_proc	*l, *c;
+	long long	 deadline, took;
+	int		 tcp, b, i;
+
+	echo_start();
+	tcp = e2e_free_port(SOCK_STREAM);
+	b = e2e_free_port(SOCK_DGRAM);
+	{
+		const char *const ex[] = { "--tls-cert", fpath("server.pem"),
+		    "--tls-key", fpath("server.key"), NULL };
+
+		l = start_listen("listen", tcp, 0, eport, ex);
+	}
+	for (i = 0; i < PENDING_MAX + 1; i++)
+		(void)raw_connect(tcp);
+	deadline = raws[0].opened_ms + HANDSHAKE_MS / 2;
+	while (!raws[0].closed) {
+		require(e2e_now_ms() < deadline, "pending: the oldest of %d "
+		    "pending handshakes was not pushed out within %d ms",
+		    PENDING_MAX + 1, HANDSHAKE_MS / 2);
+		pump(TICK_MS);
+	}
+	took = raws[0].closed_ms - raws[0].opened_ms;
+	fprintf(stderr, "check_e2e_tls: pending: the oldest was closed after "
+	    "%lld ms\n", took);
+	{
+		const char *const ex[] = { "--tls-ca", fpath("ca.pem"),
+		    "--tls-name", "localhost", NULL };
+
+		c = start_connect("good", tcp, b, 0, ex);
+	}
+	require(wait_line(c, "-> up", NULL, 0, E2E_READY_MS) != -1,
+	    "pending: the good connect side did not come up beside %d "
+	    "pending handshakes", PENDING_MAX);
+	good_add(b);
+	good_on = 1;
+	require(good_wait_reply(0, E2E_RECV_MS) != -1, "pending: no reply "
+	    "through the good peer");
+	good_finish("pending");
+	/*
+	 * None but the first (pushed out by the last raw one) and the
+	 * second (pushed out by the good peer's handshake) was closed.
+	 */
+	for (i = 2; i < PENDING_MAX + 1; i++) {
+		raw_input(&raws[i]);
+		require(!raws[i].closed || raws[i].closed_ms -
+		    raws[i].opened_ms >= HANDSHAKE_MS - 500, "pending: "
+		    "handshake %d of %d was closed after %lld ms, though at "
+		    "most one more than %d was pending", i, PENDING_MAX + 1,
+		    raws[i].closed_ms - raws[i].opened_ms, PENDING_MAX);
+	}
+	require(find_line(l, "up -> ", NULL, 0) == -1, "pending: the good "
+	    "link went down");
+}
+END_TEST
+
+/*
+ * Fixed mode: a new connection replaces the current peer only once it
+ * is authenticated. A stalled handshake and a plain-TCP client arrive
+ * while a TLS link is up; the link stays up and carries datagrams.
+ */
+START_TEST(test_fixed_replace)
+{
+	unsigned char	frame[64];
+	struct tunnel	t;
+	char		pat[96];
+	size_t		lfrom, tfrom, len;
+	int		st, pl;
+
+	tunnel_init(&t);
+	{
+		const char *const ex[] = { "--tls-cert", fpath("server.pem"),
+		    "--tls-key", fpath("server.key"), NULL };
+
+		t.l = start_listen("listen", t.tcp, t.b1, t.s, ex);
+	}
+	{
+		const char *const ex[] = { "--tls-ca", fpath("ca.pem"),
+		    "--tls-name", "localhost", NULL };
+
+		t.t = start_connect("connect", t.tcp, t.b2, t.c, ex);
+	}
+	wait_up(&t, "(accepted, TLSv1.3)", "TLSv1.3)");
+	both_ways(&t, 500, 90);
+	lfrom = e2e_log_len(t.l);
+	tfrom = e2e_log_len(t.t);
+	st = raw_connect(t.tcp);
+	pl = raw_connect(t.tcp);
+	len = frame_make(frame, 40000, "in the clear", 12);
+	raw_write(raws[pl].fd, frame, len);
+	snprintf(pat, sizeof pat, "peer 127.0.0.1:%d: TLS handshake failed",
+	    raws[pl].port);
+	require(wait_line(t.l, pat, NULL, lfrom, E2E_READY_MS) != -1,
+	    "fixed_replace: no \"%s\" line", pat);
+	both_ways(&t, 1200, 92);
+	require(e2e_udp_recv(t.sfd, got, sizeof got, NULL, 0) == -1,
+	    "fixed_replace: the plain client's frame reached the server");
+	raw_input(&raws[st]);
+	require(!raws[st].closed, "fixed_replace: the stalled handshake was "
+	    "closed at once");
+	require(find_line(t.l, "-> up", NULL, lfrom) == -1 &&
+	    find_line(t.l, "up -> ", NULL, lfrom) == -1, "fixed_replace: "
+	    "an unauthenticated connection replaced the peer");
+	require(find_line(t.t, "up -> ", NULL, tfrom) == -1,
+	    "fixed_replace: the connect side's link went down");
 }
 END_TEST
 
@@ -1750,6 +1897,44 @@ START_TEST(test_reload_bad)
 }
 END_TEST
 
+/*
+ * The connect side reads its CA file again on SIGHUP: refused while it
+ * holds another CA, up at the next attempt once it holds ours.
+ */
+START_TEST(test_reload_connect)
+{
+	struct tunnel	 t;
+	const char	*cafile;
+	size_t		 from;
+
+	tunnel_init(&t);
+	cafile = pstr("%s", fpath(pstr("reload-ca-%d.pem", t.tcp)));
+	put_file(fpath("otherca.pem"), cafile);
+	{
+		const char *const ex[] = { "--tls-cert", fpath("server.pem"),
+		    "--tls-key", fpath("server.key"), NULL };
+
+		t.l = start_listen("listen", t.tcp, t.b1, t.s, ex);
+	}
+	{
+		const char *const ex[] = { "--tls-ca", cafile, "--tls-name",
+		    "localhost", NULL };
+
+		t.t = start_connect("connect", t.tcp, t.b2, t.c, ex);
+	}
+	wait_refused(t.t, "verify failed", "reload_connect: another CA");
+	put_file(fpath("ca.pem"), cafile);
+	from = e2e_log_len(t.t);
+	require(e2e_signal(t.t, SIGHUP) == 0, "cannot signal the connect "
+	    "side");
+	require(wait_line(t.t, "SIGHUP: TLS files reloaded", NULL, from,
+	    E2E_READY_MS) != -1, "reload_connect: no \"SIGHUP: TLS files "
+	    "reloaded\"");
+	wait_up(&t, "(accepted, TLSv1.3)", "TLSv1.3)");
+	both_ways(&t, 1200, 94);
+}
+END_TEST
+
 /* Without TLS, SIGHUP reloads nothing and ends nothing. */
 START_TEST(test_sighup_plain)
 {
@@ -1803,6 +1988,8 @@ e2e_tls_suite(void)
 	tcase_set_timeout(tc, TEST_TIMEOUT);
 	tcase_add_test(tc, test_mtls);
 	tcase_add_test(tc, test_stalled);
+	tcase_add_test(tc, test_pending_limit);
+	tcase_add_test(tc, test_fixed_replace);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("start");
@@ -1817,6 +2004,7 @@ e2e_tls_suite(void)
 	tcase_set_timeout(tc, TEST_TIMEOUT);
 	tcase_add_test(tc, test_reload);
 	tcase_add_test(tc, test_reload_bad);
+	tcase_add_test(tc, test_reload_connect);
 	tcase_add_test(tc, test_sighup_plain);
 	suite_add_tcase(s, tc);
 
