@@ -787,6 +787,32 @@ START_TEST(test_tls)
 }
 END_TEST
 
+/* --tcp-connect, repeated: every server, in order; the first is tcp. */
+START_TEST(test_servers)
+{
+	struct options	o;
+
+	ck_assert_int_eq(parse(&o, "-t", "a.example:1", "--tcp-connect",
+	    "[::1]:2", "-t", "3", "-u", "1", "-p", "2", NULL), OPTIONS_RUN);
+	ck_assert_uint_eq(o.nservers, 3);
+	check_spec(&o.tcp, "a.example", 1, 0, 1);
+	check_spec(&o.servers[0], "a.example", 1, 0, 1);
+	check_spec(&o.servers[1], "::1", 2, 0, 0);
+	ck_assert_uint_eq(o.servers[2].port, 3);
+
+	ck_assert_int_eq(parse(&o, "-t", "1", "-t", "2", "-t", "3", "-t", "4",
+	    "-t", "5", "-t", "6", "-t", "7", "-t", "8", "-t", "9", "-u", "1",
+	    "-p", "2", NULL), OPTIONS_ERROR);
+	ck_assert_ptr_nonnull(strstr(err, "at most 8"));
+	ck_assert_int_eq(parse(&o, "-t", "1", "-t", "x:y", "-u", "1", "-p",
+	    "2", NULL), OPTIONS_ERROR);
+	ck_assert_ptr_nonnull(strstr(err, "--tcp-connect 'x:y'"));
+	ck_assert_int_eq(parse(&o, "-l", "1", "-u", "1", "-p", "2", NULL),
+	    OPTIONS_RUN);
+	ck_assert_uint_eq(o.nservers, 0);
+}
+END_TEST
+
 static Suite *
 options_suite(void)
 {
@@ -820,6 +846,7 @@ options_suite(void)
 	tcase_add_test(tc, test_short_err_buffer);
 	tcase_add_test(tc, test_allow);
 	tcase_add_test(tc, test_tls);
+	tcase_add_test(tc, test_servers);
 	suite_add_tcase(s, tc);
 
 	return (s);
