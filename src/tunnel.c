@@ -56,6 +56,7 @@ struct tunnel {
 	struct peer_env		 peers;		/* listen-side auto */
 	struct tls_ctx		*tls;		/* main's; NULL: plain TCP */
 	struct tls_accept	*tls_gate;	/* listen side with TLS */
+	uint64_t		 tls_refused;	/* by a gate since freed */
 	struct log_ratelimit	 udp_rl;
 	struct log_ratelimit	 allow_rl;
 };
@@ -394,9 +395,10 @@ tunnel_log_stats(struct tunnel *t)
 		stats_log(link_peer(t->link), link_stats(t->link));
 	else
 		peer_log_stats(&t->peers);
-	if (t->tls_gate != NULL)
+	if (t->tls != NULL && t->opts->side == SIDE_LISTEN)
 		log_info("stats tls: handshakes refused %llu",
-		    (unsigned long long)tls_accept_refused(t->tls_gate));
+		    (unsigned long long)(t->tls_refused +
+		    tls_accept_refused(t->tls_gate)));
 	if (t->opts->auto_mode)
 		log_info("stats flows: active %zu, created %llu, expired %llu, "
 		    "refused %llu, evicted %llu", t->limit.active,
@@ -598,6 +600,31 @@ tunnel_take_peer(int fd, const struct sockaddr *sa, struct tls_conn *tls,
 		link_close(t->link, why);
 	}
 	link_attach_tls(t->link, fd, sa, tls);
+}
+
+/*
+ * SIGTERM with --drain-timeout: no new peers (the listening socket is
+ * closed, so a balancer's checks see the instance gone and send new
+ * connections elsewhere; handshakes under way end), while the peers
+ * there keep their links and flows.
+ */
+void
+tunnel_drain(struct tunnel *t)
+{
+	listener_free(t->listener);
+	t->listener = NULL;
+	t->tls_refused += tls_accept_refused(t->tls_gate);
+	tls_accept_free(t->tls_gate);
+	t->tls_gate = NULL;
+}
+
+/* Peers connected now (listen side). */
+size_t
+tunnel_peers(struct tunnel *t)
+{
+	if (tunnel_is_peer_mode(t))
+		return (t->peers.npeers);
+	return (t->link != NULL && link_state(t->link) == LINK_UP ? 1 : 0);
 }
 
 /* SIGHUP: the TLS files again, for the connections to come. */

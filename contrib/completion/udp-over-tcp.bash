@@ -59,7 +59,8 @@ _udp_over_tcp()
 	    --queue-size | --backoff-min | --backoff-max | --keepalive | \
 	    --udp-buffer | --tcp-buffer | --target-delay | --max-delay | \
 	    --queue-memory | \
-	    --flow-timeout | --max-flows | --max-peers | --allow)
+	    --flow-timeout | --max-flows | --max-peers | --allow | \
+	    --drain-timeout)
 		# An address or a number: nothing sensible to offer.
 		return 0
 		;;
@@ -72,7 +73,7 @@ _udp_over_tcp()
 	opts=(--tcp-listen --tcp-connect --udp-bind --udp-sendto --framing
 	    --queue-size --backoff-min --backoff-max --keepalive
 	    --udp-buffer --tcp-buffer --target-delay --max-delay --queue-memory
-	    --flow-timeout --max-flows --max-peers --allow
+	    --flow-timeout --max-flows --max-peers --drain-timeout --allow
 	    --tls-cert --tls-key --tls-client-ca --tls --tls-ca --tls-pin
 	    --tls-name --print-pin --syslog
 	    --syslog-facility --verbose --debug --help --version)
@@ -80,14 +81,17 @@ _udp_over_tcp()
 		opts+=(-l -t -u -p -v -h -V)
 	fi
 
-	# Leave out what the line already has: each option but --allow and
-	# --tls-pin counts once, and a tunnel end either listens or connects.
+	# Leave out what the line already has: each option but --allow,
+	# --tls-pin and --tcp-connect counts once, and a tunnel end either
+	# listens or connects.
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		word=${COMP_WORDS[i]}
 		word=${word%%=*}
 		case $word in
-		-l | --tcp-listen | -t | --tcp-connect)
+		-l | --tcp-listen)
 			used+=(-l --tcp-listen -t --tcp-connect) ;;
+		-t | --tcp-connect)	# more servers may follow
+			used+=(-l --tcp-listen) ;;
 		-u | --udp-bind) used+=(-u --udp-bind) ;;
 		-p | --udp-sendto) used+=(-p --udp-sendto) ;;
 		-v | --verbose) used+=(-v --verbose) ;;
