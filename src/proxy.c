@@ -354,6 +354,10 @@ proxy_v1_field(const unsigned char *s, size_t n, size_t f, int family,
 	memcpy(str, s, n);	/* n <= 45: proxy_v1_tcp saw to it */
 	str[n] = '\0';
 	if (family == AF_INET) {
+		/*
+		 * POSIX lets inet_pton() take "001.2.3.4"; glibc, musl and
+		 * the BSDs refuse it, but the spec forbids it everywhere.
+		 */
 		sin->sin_family = AF_INET;
 		if (inet_pton(AF_INET, str, &sin->sin_addr) != 1 ||
 		    inet_ntop(AF_INET, &sin->sin_addr, back, sizeof back) ==
