@@ -113,7 +113,7 @@ proxy_parse(const void *buf, size_t len, size_t *used,
 
 	if (r == PROXY_OK || r == PROXY_LOCAL) {
 		*used = u;
-		*info = tmp;
+		memcpy(info, &tmp, sizeof *info);	/* padding too */
 	} else {
 		*used = 0;
 		memset(info, 0, sizeof *info);
