@@ -36,6 +36,7 @@ enum {
 	OPT_MAX_DELAY,
 	OPT_QUEUE_MEMORY,
 	OPT_DRAIN_TIMEOUT,
+	OPT_PROXY_PROTOCOL,
 	OPT_TLS,
 	OPT_TLS_CERT,
 	OPT_TLS_KEY,
@@ -64,6 +65,7 @@ static const struct option options_long[] = {
 	{ "max-delay",		required_argument,	NULL, OPT_MAX_DELAY },
 	{ "queue-memory",	required_argument,	NULL, OPT_QUEUE_MEMORY },
 	{ "drain-timeout",	required_argument,	NULL, OPT_DRAIN_TIMEOUT },
+	{ "proxy-protocol",	no_argument,		NULL, OPT_PROXY_PROTOCOL },
 	{ "flow-timeout",	required_argument,	NULL, OPT_FLOW_TIMEOUT },
 	{ "max-flows",		required_argument,	NULL, OPT_MAX_FLOWS },
 	{ "max-peers",		required_argument,	NULL, OPT_MAX_PEERS },
@@ -143,6 +145,8 @@ options_usage(FILE *f)
 "      --flow-timeout SECONDS   auto mode: close a flow idle this long (default %d)\n"
 "      --max-flows N            auto mode: most client flows at once (default %d)\n"
 "      --max-peers N            listen side, auto mode: most peers at once (default %d)\n"
+"      --proxy-protocol         listen side: each peer starts with a PROXY header\n"
+"                               (v1 or v2) naming the client, as HAProxy sends\n"
 "      --drain-timeout SECONDS  listen side: on SIGTERM, take no new peers and give\n"
 "                               those there this long to go (default 0: none)\n"
 "      --allow CIDR             listen side: accept peers only from here\n"
@@ -332,6 +336,9 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 			OPTIONS_NUMBER(opts->max_delay_ms, 1, 3600000,
 			    "milliseconds");
 			break;
+		case OPT_PROXY_PROTOCOL:
+			opts->proxy_protocol = 1;
+			break;
 		case OPT_DRAIN_TIMEOUT:
 			OPTIONS_NUMBER(opts->drain_timeout_s, 0, 86400,
 			    "seconds");
@@ -475,6 +482,9 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 		return (options_error(err, errlen,
 		    "--udp-sendto is required"));
 	opts->side = have_listen ? SIDE_LISTEN : SIDE_CONNECT;
+	if (opts->proxy_protocol && !have_listen)
+		return (options_error(err, errlen, "--proxy-protocol: is for "
+		    "the listen side only (--tcp-listen)"));
 	if (opts->drain_timeout_s > 0 && !have_listen)
 		return (options_error(err, errlen, "--drain-timeout: is for "
 		    "the listen side only (--tcp-listen)"));

@@ -46,6 +46,7 @@ struct options {
 	unsigned int		max_delay_ms;	/* fair queue: hard bound */
 	size_t			queue_memory;	/* all fair queues, bytes */
 	unsigned int		drain_timeout_s;	/* listen side, SIGTERM */
+	int			proxy_protocol;	/* listen side: PROXY headers */
 
 	struct addr_cidr	allow[OPTIONS_MAX_ALLOW];	/* --allow */
 	size_t			nallow;
