@@ -2,7 +2,7 @@
  * replay.c - runs a fuzz target over files, without libFuzzer.
  *
  * Linked with one target (fuzz_frame.c, fuzz_addr.c, fuzz_options.c,
- * fuzz_pin.c)
+ * fuzz_pin.c, fuzz_tls_server.c)
  * into tests/fuzz/replay_*, which 'make check' runs in every build:
  * gcc or clang, plain, sanitized or under valgrind. Each input of the
  * target's seed corpus goes through it once, so every input kept there
