@@ -130,6 +130,8 @@ link_free(struct link *link)
 	resolve_cancel(link->dns_req);
 	link->dns_req = NULL;
 	link_drop_connection(link);
+	while (link->nservers > 0)
+		free(link->servers[--link->nservers].host);
 	if (link->ai_list != NULL)
 		evutil_freeaddrinfo(link->ai_list);
 	if (link->timer != NULL)
@@ -147,7 +149,6 @@ link_free(struct link *link)
 	if (link->write_ev != NULL)
 		event_free(link->write_ev);
 	fq_free(link->fq);
-	free(link->host);
 	free(link);
 }
 
@@ -243,17 +244,51 @@ link_set_state(struct link *link, enum link_state state, const char *why)
 		link->cbs.state(link, state, link->arg);
 }
 
-/* Connect side: start dialling host:port, and keep at it. */
+/* Connect side: one more server to try, after those added before. */
+int
+link_add_server(struct link *link, const char *host, uint16_t port)
+{
+	struct link_server	*sv;
+
+	if (link->nservers == LINK_MAX_SERVERS)
+		return (-1);
+	sv = &link->servers[link->nservers++];
+	if ((sv->host = strdup(host)) == NULL)
+		fatal("strdup");
+	sv->port = port;
+	return (0);
+}
+
+/* The server to dial next is this one: it names the link. */
+static void
+link_use_server(struct link *link, size_t i)
+{
+	struct link_server	*sv = &link->servers[i];
+
+	link->server = i;
+	link->host = sv->host;
+	snprintf(link->port, sizeof link->port, "%u", sv->port);
+	snprintf(link->peer, sizeof link->peer,
+	    strchr(sv->host, ':') != NULL ? "[%s]:%u" : "%s:%u", sv->host,
+	    sv->port);
+}
+
+/* Connect side: start dialling the first server, and keep at it. */
+void
+link_start(struct link *link)
+{
+	if (link->nservers == 0)
+		return;
+	link_use_server(link, 0);
+	link_resolve(link);
+}
+
+/* Connect side with one server: host:port. */
 void
 link_connect(struct link *link, const char *host, uint16_t port)
 {
-	free(link->host);
-	if ((link->host = strdup(host)) == NULL)
-		fatal("strdup");
-	snprintf(link->port, sizeof link->port, "%u", port);
-	snprintf(link->peer, sizeof link->peer,
-	    strchr(host, ':') != NULL ? "[%s]:%u" : "%s:%u", host, port);
-	link_resolve(link);
+	if (link_add_server(link, host, port) == 0)
+		link_start(link);
 }
 
 /*
@@ -285,9 +320,10 @@ link_backoff_next(struct link *link)
 static void
 link_backoff(struct link *link, const char *why)
 {
-	struct timeval	now, tv;
-	char		reason[256];
-	unsigned int	ms;
+	struct timeval		 now, tv;
+	struct link_server	*next;
+	char			 reason[400];
+	unsigned int		 ms;
 
 	/* A connection that stayed up a while starts the backoff afresh. */
 	if (link->up_since.tv_sec != 0) {
@@ -301,7 +337,14 @@ link_backoff(struct link *link, const char *why)
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
 	evtimer_add(link->timer, &tv);
-	snprintf(reason, sizeof reason, "%s; retry in %u ms", why, ms);
+	if (link->nservers > 1) {
+		/* Each failure passes the turn to the next server. */
+		next = &link->servers[(link->server + 1) % link->nservers];
+		snprintf(reason, sizeof reason, strchr(next->host, ':') !=
+		    NULL ? "%s; next: [%s]:%u in %u ms" : "%s; next: %s:%u "
+		    "in %u ms", why, next->host, next->port, ms);
+	} else
+		snprintf(reason, sizeof reason, "%s; retry in %u ms", why, ms);
 	link_set_state(link, LINK_BACKOFF, reason);
 }
 
@@ -312,6 +355,8 @@ link_timercb(evutil_socket_t fd, short events, void *arg)
 
 	(void)fd;
 	(void)events;
+	if (link->nservers > 1)
+		link_use_server(link, (link->server + 1) % link->nservers);
 	link_resolve(link);
 }
 
@@ -436,11 +481,15 @@ link_attach(struct link *link, int fd, const struct sockaddr *peer)
 	link_attach_tls(link, fd, peer, NULL);
 }
 
-/* Connect side: every connection begins with a TLS handshake. */
+/*
+ * Connect side: every connection begins with a TLS handshake, the
+ * server checked for name (NULL: the host of the server dialled).
+ */
 void
-link_set_tls(struct link *link, struct tls_ctx *ctx)
+link_set_tls(struct link *link, struct tls_ctx *ctx, const char *name)
 {
 	link->tls_ctx = ctx;
+	link->tls_name = name;
 }
 
 /* Drops the current connection; the connect side will dial again. */
@@ -470,9 +519,12 @@ link_up(struct link *link, const char *why)
 		link_down(link, "out of memory");
 		return;
 	}
-	/* Records that came with the handshake's last: no event will say. */
+	/* Records that came with the handshake's last, or of its own not
+	 * yet written: no event of the socket's would say. */
 	if (link->tls != NULL && tls_conn_buffered(link->tls))
 		event_active(link->read_ev, EV_READ, 0);
+	if (link->tls != NULL && tls_unsent(link->tls) > 0)
+		event_active(link->push_ev, 0, 0);
 
 	link_settle_start(link);
 	/* What waited goes out first in each flow, taking turns. */
@@ -565,6 +617,8 @@ link_tls_start(struct link *link)
 	bufferevent_set_timeouts(link->bev, NULL, NULL);
 	bufferevent_disable(link->bev, EV_READ | EV_WRITE);
 	if ((link->tls = tls_conn_new(link->tls_ctx)) == NULL ||
+	    tls_conn_set_name(link->tls, link->tls_name != NULL ?
+	    link->tls_name : link->host) != 0 ||
 	    (link->hs = handshake_start(link->base,
 	    bufferevent_getfd(link->bev), link->tls, TLS_HANDSHAKE_TIMEOUT_S,
 	    link_handshakecb, link)) == NULL) {
@@ -593,7 +647,8 @@ link_handshakecb(struct handshake *hs, enum handshake_result r, void *arg)
 		break;
 	case HANDSHAKE_TIMED_OUT:
 		snprintf(why, sizeof why, "TLS: handshake timed out after "
-		    "%d s", TLS_HANDSHAKE_TIMEOUT_S);
+		    "%d s (is TLS on at the server?)",
+		    TLS_HANDSHAKE_TIMEOUT_S);
 		break;
 	}
 	link_connect_failed(link, why);

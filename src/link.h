@@ -51,16 +51,19 @@ struct link_cbs {
 };
 
 #define LINK_CONNECT_TIMEOUT_S	10
+#define LINK_MAX_SERVERS	8
 
 /* link.c */
 struct link	*link_new(struct event_base *, const struct link_config *,
 		    const struct link_cbs *, void *);
 void		 link_free(struct link *);
 void		 link_connect(struct link *, const char *, uint16_t);
+int		 link_add_server(struct link *, const char *, uint16_t);
+void		 link_start(struct link *);
 void		 link_attach(struct link *, int, const struct sockaddr *);
 void		 link_attach_tls(struct link *, int, const struct sockaddr *,
 		    struct tls_conn *);
-void		 link_set_tls(struct link *, struct tls_ctx *);
+void		 link_set_tls(struct link *, struct tls_ctx *, const char *);
 void		 link_close(struct link *, const char *);
 void		 link_discard(struct link *);
 int		 link_send(struct link *, const struct sockaddr *,

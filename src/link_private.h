@@ -91,9 +91,16 @@ struct link {
 	struct timeval		 dial_start;	/* of the connect that worked */
 	struct event		*settle_timer;
 
-	/* Connect side only. */
-	char			*host;
+	/* Connect side only: the servers, tried in turn (link_backoff). */
+	struct link_server {
+		char		*host;
+		uint16_t	 port;
+	}			 servers[LINK_MAX_SERVERS];
+	size_t			 nservers;
+	size_t			 server;	/* the one dialled now */
+	char			*host;		/* its host, NULL: listen side */
 	char			 port[8];
+	const char		*tls_name;	/* --tls-name, or NULL: host */
 	struct resolve		*dns_req;	/* resolve.c */
 	struct evutil_addrinfo	*ai_list;	/* addresses of this attempt */
 	struct evutil_addrinfo	*ai_next;	/* the next one to try */

@@ -29,10 +29,16 @@
 
 struct main_ctx {
 	struct event_base	*base;
+	const struct options	*opts;
 	struct tunnel		*tunnel;
 	struct event		*flush;
 	int			 flush_left_ms;
+	struct event		*drain;		/* --drain-timeout */
+	long long		 drain_left_ms;	/* > 0: draining */
 };
+
+/* How often a drain looks whether the peers are all gone. */
+#define MAIN_DRAIN_POLL_MS	100
 
 /*
  * Auto mode on the listen side spends one descriptor per flow: raise the
@@ -63,6 +69,11 @@ main_print_pin(const struct options *opts)
 	unsigned char	pin[PIN_LEN];
 	char		err[512], s[PIN_STRLEN];
 
+	if (tls_library() == NULL) {
+		fprintf(stderr, "udp-over-tcp: --print-pin: this build has no "
+		    "TLS support (configure --with-openssl)\n");
+		return (2);
+	}
 	if (tls_cert_pin(opts->tls_cert, pin, err, sizeof err) != 0) {
 		fprintf(stderr, "udp-over-tcp: %s\n", err);
 		return (2);
@@ -82,9 +93,8 @@ main_tls(const struct options *opts, char *err, size_t errlen)
 	tc.cert_file = opts->tls_cert;
 	tc.key_file = opts->tls_key;
 	tc.ca_file = tc.server ? opts->tls_client_ca : opts->tls_ca;
-	if (!tc.server)
-		tc.name = opts->tls_name != NULL ? opts->tls_name :
-		    opts->tcp.host;
+	/* Without --tls-name, each server's own host (link.c). */
+	tc.name = tc.server ? NULL : opts->tls_name;
 	memcpy(tc.pins, opts->tls_pins, sizeof tc.pins);
 	tc.npins = opts->ntls_pins;
 	return (tls_ctx_new(&tc, err, errlen));
@@ -106,6 +116,62 @@ main_flushcb(evutil_socket_t fd, short events, void *arg)
 	evtimer_add(ctx->flush, &tv);
 }
 
+/* Stopping: no more input, and a short while to write out the rest. */
+static void
+main_shutdown(struct main_ctx *ctx, const char *why)
+{
+	if (why != NULL)
+		log_info("%s: shutting down", why);
+	event_del(ctx->drain);
+	ctx->drain_left_ms = 0;
+	notify_stopping();
+	tunnel_stop_input(ctx->tunnel);
+	ctx->flush_left_ms = MAIN_FLUSH_MS;
+	main_flushcb(-1, 0, ctx);
+}
+
+static void
+main_draincb(evutil_socket_t fd, short events, void *arg)
+{
+	struct main_ctx	*ctx = arg;
+	struct timeval	 tv = { 0, MAIN_DRAIN_POLL_MS * 1000 };
+	size_t		 peers = tunnel_peers(ctx->tunnel);
+
+	(void)fd;
+	(void)events;
+	if (peers == 0) {
+		log_info("drain: every peer has gone");
+		main_shutdown(ctx, NULL);
+		return;
+	}
+	ctx->drain_left_ms -= MAIN_DRAIN_POLL_MS;
+	if (ctx->drain_left_ms <= 0) {
+		log_info("drain: --drain-timeout is over; the %zu peers still "
+		    "here are closed", peers);
+		main_shutdown(ctx, NULL);
+		return;
+	}
+	evtimer_add(ctx->drain, &tv);
+}
+
+/*
+ * SIGTERM with --drain-timeout: new peers go elsewhere, those here
+ * have that long to leave (each connect side moves on when its link
+ * closes, its queue kept), then the usual shutdown.
+ */
+static void
+main_drain_start(struct main_ctx *ctx, int sig)
+{
+	log_info("%s: draining: no new peers; the %zu here have up to %u s",
+	    strsignal(sig), tunnel_peers(ctx->tunnel),
+	    ctx->opts->drain_timeout_s);
+	notify_stopping();
+	tunnel_drain(ctx->tunnel);
+	ctx->drain_left_ms = (long long)ctx->opts->drain_timeout_s * 1000 +
+	    MAIN_DRAIN_POLL_MS;
+	main_draincb(-1, 0, ctx);
+}
+
 static void
 main_signalcb(evutil_socket_t sig, short events, void *arg)
 {
@@ -125,11 +191,18 @@ main_signalcb(evutil_socket_t sig, short events, void *arg)
 		event_base_loopexit(ctx->base, NULL);
 		return;
 	}
-	log_info("%s: shutting down", strsignal((int)sig));
-	notify_stopping();
-	tunnel_stop_input(ctx->tunnel);
-	ctx->flush_left_ms = MAIN_FLUSH_MS;
-	main_flushcb(-1, 0, ctx);
+	if (ctx->drain_left_ms > 0) {
+		/* A second signal: the rest of the drain is skipped. */
+		log_info("%s: drain cut short, %zu peers still here",
+		    strsignal((int)sig), tunnel_peers(ctx->tunnel));
+		main_shutdown(ctx, NULL);
+		return;
+	}
+	if (ctx->opts->drain_timeout_s > 0) {
+		main_drain_start(ctx, (int)sig);
+		return;
+	}
+	main_shutdown(ctx, strsignal((int)sig));
 }
 
 int
@@ -182,6 +255,12 @@ main(int argc, char *argv[])
 		return (2);
 	}
 	/* Wrong TLS files are found now, with one line, not by a peer. */
+	if (opts.tls && tls_library() == NULL) {
+		fprintf(stderr, "udp-over-tcp: --%s: this build has no TLS "
+		    "support (configure --with-openssl)\n", opts.tls_cert !=
+		    NULL ? "tls-cert" : "tls");
+		return (2);
+	}
 	if (opts.tls && (tls = main_tls(&opts, err, sizeof err)) == NULL) {
 		fprintf(stderr, "udp-over-tcp: %s\n", err);
 		return (2);
@@ -193,10 +272,12 @@ main(int argc, char *argv[])
 	main_raise_nofile(&opts);
 
 	memset(&ctx, 0, sizeof ctx);
+	ctx.opts = &opts;
 	if ((ctx.base = event_base_new()) == NULL)
 		fatalx("event_base_new");
 	/* Signals first: the tunnel starts working as soon as it exists. */
-	if ((ctx.flush = evtimer_new(ctx.base, main_flushcb, &ctx)) == NULL)
+	if ((ctx.flush = evtimer_new(ctx.base, main_flushcb, &ctx)) == NULL ||
+	    (ctx.drain = evtimer_new(ctx.base, main_draincb, &ctx)) == NULL)
 		fatalx("evtimer_new");
 	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
 		sigev[i] = evsignal_new(ctx.base, sigs[i], main_signalcb, &ctx);
@@ -215,6 +296,7 @@ main(int argc, char *argv[])
 	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
 		event_free(sigev[i]);
 	event_free(ctx.flush);
+	event_free(ctx.drain);
 	tunnel_free(ctx.tunnel);
 	tls_ctx_free(tls);
 	fq_pkt_cache_clear();

@@ -35,6 +35,7 @@ enum {
 	OPT_TARGET_DELAY,
 	OPT_MAX_DELAY,
 	OPT_QUEUE_MEMORY,
+	OPT_DRAIN_TIMEOUT,
 	OPT_TLS,
 	OPT_TLS_CERT,
 	OPT_TLS_KEY,
@@ -62,6 +63,7 @@ static const struct option options_long[] = {
 	{ "target-delay",	required_argument,	NULL, OPT_TARGET_DELAY },
 	{ "max-delay",		required_argument,	NULL, OPT_MAX_DELAY },
 	{ "queue-memory",	required_argument,	NULL, OPT_QUEUE_MEMORY },
+	{ "drain-timeout",	required_argument,	NULL, OPT_DRAIN_TIMEOUT },
 	{ "flow-timeout",	required_argument,	NULL, OPT_FLOW_TIMEOUT },
 	{ "max-flows",		required_argument,	NULL, OPT_MAX_FLOWS },
 	{ "max-peers",		required_argument,	NULL, OPT_MAX_PEERS },
@@ -141,6 +143,8 @@ options_usage(FILE *f)
 "      --flow-timeout SECONDS   auto mode: close a flow idle this long (default %d)\n"
 "      --max-flows N            auto mode: most client flows at once (default %d)\n"
 "      --max-peers N            listen side, auto mode: most peers at once (default %d)\n"
+"      --drain-timeout SECONDS  listen side: on SIGTERM, take no new peers and give\n"
+"                               those there this long to go (default 0: none)\n"
 "      --allow CIDR             listen side: accept peers only from here\n"
 "                               (repeatable; IPv4 or IPv6; default: anyone)\n"
 "      --tls-cert FILE          our certificate (PEM, chain after it); on the listen\n"
@@ -275,6 +279,8 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 	int		 ch, have_listen = 0, have_connect = 0;
 	int		 want_syslog = 0, facility = LOG_DAEMON;
 	int		 print_pin = 0;
+	const char	*server_args[OPTIONS_MAX_SERVERS];
+	size_t		 i;
 
 	options_defaults(opts);
 	options_reset_getopt();
@@ -288,8 +294,12 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 			tcp_arg = optarg;
 			break;
 		case 't':
-			have_connect = 1;
-			tcp_arg = optarg;
+			if (have_connect == OPTIONS_MAX_SERVERS)
+				return (options_error(err, errlen,
+				    "--tcp-connect '%s': at most %d servers",
+				    optarg, OPTIONS_MAX_SERVERS));
+			server_args[have_connect++] = optarg;
+			tcp_arg = server_args[0];
 			break;
 		case 'u':
 			bind_arg = optarg;
@@ -321,6 +331,10 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 		case OPT_MAX_DELAY:
 			OPTIONS_NUMBER(opts->max_delay_ms, 1, 3600000,
 			    "milliseconds");
+			break;
+		case OPT_DRAIN_TIMEOUT:
+			OPTIONS_NUMBER(opts->drain_timeout_s, 0, 86400,
+			    "seconds");
 			break;
 		case OPT_QUEUE_MEMORY:
 			OPTIONS_NUMBER(opts->queue_memory, 64 * 1024,
@@ -461,6 +475,9 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 		return (options_error(err, errlen,
 		    "--udp-sendto is required"));
 	opts->side = have_listen ? SIDE_LISTEN : SIDE_CONNECT;
+	if (opts->drain_timeout_s > 0 && !have_listen)
+		return (options_error(err, errlen, "--drain-timeout: is for "
+		    "the listen side only (--tcp-listen)"));
 	if (opts->nallow > 0 && !have_listen)
 		return (options_error(err, errlen, "--allow: is for the listen "
 		    "side only (--tcp-listen)"));
@@ -469,6 +486,14 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 	    ADDR_CONNECT, &why) != 0)
 		return (options_error(err, errlen, "--%s '%s': %s",
 		    have_listen ? "tcp-listen" : "tcp-connect", tcp_arg, why));
+	/* Connect side: every server, tried in the order given. */
+	for (i = 0; have_connect && i < (size_t)have_connect; i++) {
+		if (addr_parse(&opts->servers[i], server_args[i], ADDR_CONNECT,
+		    &why) != 0)
+			return (options_error(err, errlen, "--tcp-connect "
+			    "'%s': %s", server_args[i], why));
+		opts->nservers++;
+	}
 	if (addr_parse(&opts->udp_bind, bind_arg, ADDR_BIND, &why) != 0)
 		return (options_error(err, errlen, "--udp-bind '%s': %s",
 		    bind_arg, why));

@@ -16,10 +16,14 @@ enum side {
 
 #define OPTIONS_MAX_ALLOW	64
 #define OPTIONS_MAX_PINS	4
+#define OPTIONS_MAX_SERVERS	8	/* as LINK_MAX_SERVERS */
 
 struct options {
 	enum side		side;
-	struct addr_spec	tcp;		/* listen or connect address */
+	struct addr_spec	tcp;		/* listen address, or the first
+						 * server of the connect side */
+	struct addr_spec	servers[OPTIONS_MAX_SERVERS];	/* connect */
+	size_t			nservers;
 	struct addr_spec	udp_bind;
 	struct addr_spec	udp_sendto;
 	enum framing		framing;
@@ -41,6 +45,7 @@ struct options {
 	unsigned int		target_delay_ms;	/* fair queue: CoDel */
 	unsigned int		max_delay_ms;	/* fair queue: hard bound */
 	size_t			queue_memory;	/* all fair queues, bytes */
+	unsigned int		drain_timeout_s;	/* listen side, SIGTERM */
 
 	struct addr_cidr	allow[OPTIONS_MAX_ALLOW];	/* --allow */
 	size_t			nallow;

@@ -44,8 +44,8 @@ pin_parse(const char *s, unsigned char out[PIN_LEN], const char **why)
 		return (-1);
 	}
 	if (strlen(s) != 44 || s[43] != '=') {
-		*why = "must be 44 base64 characters, the SHA-256 of a "
-		    "public key";
+		*why = "must be 43 base64 characters and '=', the SHA-256 "
+		    "of a public key";
 		return (-1);
 	}
 	for (i = 0; i < 43; i++) {

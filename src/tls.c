@@ -201,6 +201,36 @@ tls_time(const ASN1_TIME *t, char *buf, size_t len)
 	BIO_free(m);
 }
 
+/* The PEM file holds an encrypted private key. */
+static int
+tls_key_encrypted(const char *file)
+{
+	FILE	*f;
+	char	 line[256];
+	int	 found = 0;
+
+	if ((f = fopen(file, "r")) == NULL)
+		return (0);
+	while (!found && fgets(line, sizeof line, f) != NULL)
+		found = strstr(line, "ENCRYPTED") != NULL;
+	fclose(f);
+	return (found);
+}
+
+/*
+ * A key with a passphrase would have OpenSSL ask on the terminal, at
+ * start and at every SIGHUP, with the loop stopped: refuse it instead.
+ */
+static int
+tls_no_passphrase(char *buf, int size, int rwflag, void *arg)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)arg;
+	return (0);
+}
+
 /* Our certificate and key, checked as far as can be before any peer. */
 static int
 tls_load_identity(SSL_CTX *ctx, const struct tls_config *cfg, char *err,
@@ -219,8 +249,13 @@ tls_load_identity(SSL_CTX *ctx, const struct tls_config *cfg, char *err,
 		    "(%s)", cfg->cert_file, tls_pem_reason());
 		return (-1);
 	}
+	SSL_CTX_set_default_passwd_cb(ctx, tls_no_passphrase);
 	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
-		if (ERR_GET_REASON(ERR_peek_last_error()) ==
+		if (tls_key_encrypted(key))
+			snprintf(err, errlen, "--tls-key %s: has a passphrase; "
+			    "give the key without one (openssl pkey -in %s "
+			    "-out FILE)", key, key);
+		else if (ERR_GET_REASON(ERR_peek_last_error()) ==
 		    X509_R_KEY_VALUES_MISMATCH)
 			snprintf(err, errlen, "--tls-key %s: does not match "
 			    "the certificate in %s", key, cfg->cert_file);
@@ -490,12 +525,7 @@ tls_conn_new(struct tls_ctx *t)
 		SSL_set_accept_state(c->ssl);
 	else {
 		SSL_set_connect_state(c->ssl);
-		if (name != NULL && !tls_is_ip(name)) {
-			if (SSL_set_tlsext_host_name(c->ssl, name) != 1 ||
-			    SSL_set1_host(c->ssl, name) != 1)
-				goto fail;
-		} else if (name != NULL && X509_VERIFY_PARAM_set1_ip_asc(
-		    SSL_get0_param(c->ssl), name) != 1)
+		if (name != NULL && tls_conn_set_name(c, name) != 0)
 			goto fail;
 	}
 	return (c);
@@ -504,6 +534,25 @@ fail:
 	ERR_clear_error();
 	tls_conn_free(c);
 	return (NULL);
+}
+
+/*
+ * Client: the name to ask for (SNI) and to find in the server's
+ * certificate; an address is checked as one, and asked for by none.
+ */
+int
+tls_conn_set_name(struct tls_conn *c, const char *name)
+{
+	int	rc;
+
+	if (!tls_is_ip(name))
+		rc = SSL_set_tlsext_host_name(c->ssl, name) == 1 &&
+		    SSL_set1_host(c->ssl, name) == 1 ? 0 : -1;
+	else
+		rc = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl),
+		    name) == 1 ? 0 : -1;
+	ERR_clear_error();
+	return (rc);
 }
 
 void
@@ -557,6 +606,25 @@ tls_unsent(const struct tls_conn *c)
 	return (evbuffer_get_length(c->cout));
 }
 
+/* The peer's first bytes were no TLS record: plain TCP, or HTTP. */
+static int
+tls_not_tls(void)
+{
+	unsigned long	e = ERR_peek_last_error();
+
+	if (ERR_GET_LIB(e) != ERR_LIB_SSL)
+		return (0);
+	switch (ERR_GET_REASON(e)) {
+	case SSL_R_WRONG_VERSION_NUMBER:
+	case SSL_R_HTTP_REQUEST:
+	case SSL_R_PACKET_LENGTH_TOO_LONG:
+	case SSL_R_UNKNOWN_PROTOCOL:
+		return (1);
+	default:
+		return (0);
+	}
+}
+
 /* Why OpenSSL failed a call, into c->error; ERR's queue emptied. */
 static void
 tls_set_error(struct tls_conn *c, int ret)
@@ -565,9 +633,13 @@ tls_set_error(struct tls_conn *c, int ret)
 
 	switch (SSL_get_error(c->ssl, ret)) {
 	case SSL_ERROR_SSL:
-		snprintf(c->error, sizeof c->error, "%s", tls_reason());
+		snprintf(c->error, sizeof c->error, "%s%s%s",
+		    tls_not_tls() ? "not TLS (" : "", tls_reason(),
+		    tls_not_tls() ? "): is TLS on at both ends?" : "");
 		v = SSL_get_verify_result(c->ssl);
-		if (v != X509_V_OK)
+		/* The check's own words, when it is what failed. */
+		if (v != X509_V_OK && ERR_GET_REASON(ERR_peek_last_error()) ==
+		    SSL_R_CERTIFICATE_VERIFY_FAILED)
 			snprintf(c->error + strlen(c->error), sizeof c->error -
 			    strlen(c->error), " (%s)",
 			    X509_verify_cert_error_string(v));
@@ -725,7 +797,10 @@ tls_handshake(struct tls_conn *c, int fd)
 	int	r;
 
 	if (tls_read_socket(c, fd, TLS_HANDSHAKE_READ) < 0) {
-		/* A reset often carries the peer's alert: read it first. */
+		if (strcmp(c->error, "peer closed the connection") == 0)
+			snprintf(c->error, sizeof c->error, "peer closed the "
+			    "connection during the handshake");
+		/* What came before the end may be the peer's alert. */
 		if (evbuffer_get_length(c->cin) == 0)
 			return (TLS_FAIL);
 	}

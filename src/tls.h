@@ -52,6 +52,7 @@ int		 tls_cert_pin(const char *, unsigned char [PIN_LEN], char *,
 
 struct tls_conn	*tls_conn_new(struct tls_ctx *);
 void		 tls_conn_free(struct tls_conn *);
+int		 tls_conn_set_name(struct tls_conn *, const char *);
 enum tls_result	 tls_handshake(struct tls_conn *, int);
 int		 tls_conn_want_write(const struct tls_conn *);
 int		 tls_conn_buffered(const struct tls_conn *);

@@ -64,6 +64,14 @@ tls_conn_free(struct tls_conn *c)
 	(void)c;
 }
 
+int
+tls_conn_set_name(struct tls_conn *c, const char *name)
+{
+	(void)c;
+	(void)name;
+	return (-1);
+}
+
 enum tls_result
 tls_handshake(struct tls_conn *c, int fd)
 {

@@ -56,6 +56,7 @@ struct tunnel {
 	struct peer_env		 peers;		/* listen-side auto */
 	struct tls_ctx		*tls;		/* main's; NULL: plain TCP */
 	struct tls_accept	*tls_gate;	/* listen side with TLS */
+	uint64_t		 tls_refused;	/* by a gate since freed */
 	struct log_ratelimit	 udp_rl;
 	struct log_ratelimit	 allow_rl;
 };
@@ -108,6 +109,7 @@ tunnel_new(struct event_base *base, const struct options *opts,
 	socklen_t			 sslen;
 	char				 a[ADDR_STRLEN];
 	char				 name[ADDR_HOSTLEN + 8];
+	size_t				 i;
 
 	if ((t = calloc(1, sizeof *t)) == NULL)
 		fatal("calloc");
@@ -150,7 +152,7 @@ tunnel_new(struct event_base *base, const struct options *opts,
 	    tls_accept_new(base, tls, tunnel_take_peer, t)) == NULL)
 		fatalx("tls_accept_new");
 	if (tls != NULL && t->link != NULL)
-		link_set_tls(t->link, tls);
+		link_set_tls(t->link, tls, opts->tls_name);
 
 	if (opts->side == SIDE_LISTEN) {
 		if (addr_numeric(&opts->tcp, &ss, &sslen) != 0)
@@ -164,8 +166,12 @@ tunnel_new(struct event_base *base, const struct options *opts,
 		}
 	}
 	tunnel_summary(t);
-	if (opts->side == SIDE_CONNECT)
-		link_connect(t->link, opts->tcp.host, opts->tcp.port);
+	if (opts->side == SIDE_CONNECT) {
+		for (i = 0; i < opts->nservers; i++)
+			(void)link_add_server(t->link, opts->servers[i].host,
+			    opts->servers[i].port);
+		link_start(t->link);
+	}
 	return (t);
 
 fail:
@@ -294,7 +300,7 @@ static void
 tunnel_summary(struct tunnel *t)
 {
 	const struct options	*opts = t->opts;
-	char			 tcp[ADDR_HOSTLEN + 32];
+	char			 tcp[ADDR_HOSTLEN + 64];
 	char			 bind[ADDR_HOSTLEN + 8];
 	char			 dest[ADDR_STRLEN];
 	char			 line[1024];
@@ -304,10 +310,14 @@ tunnel_summary(struct tunnel *t)
 	if (opts->side == SIDE_LISTEN)
 		snprintf(tcp, sizeof tcp, "listening on %s",
 		    listener_name(t->listener));
-	else
+	else {
 		snprintf(tcp, sizeof tcp, strchr(opts->tcp.host, ':') ?
 		    "connecting to [%s]:%u" : "connecting to %s:%u",
 		    opts->tcp.host, opts->tcp.port);
+		if (opts->nservers > 1)
+			snprintf(tcp + strlen(tcp), sizeof tcp - strlen(tcp),
+			    " (and %zu more in turn)", opts->nservers - 1);
+	}
 	if (opts->udp_bind.is_auto)
 		snprintf(bind, sizeof bind, "%s:auto", opts->udp_bind.host[0] ?
 		    opts->udp_bind.host : "*");
@@ -385,9 +395,10 @@ tunnel_log_stats(struct tunnel *t)
 		stats_log(link_peer(t->link), link_stats(t->link));
 	else
 		peer_log_stats(&t->peers);
-	if (t->tls_gate != NULL)
+	if (t->tls != NULL && t->opts->side == SIDE_LISTEN)
 		log_info("stats tls: handshakes refused %llu",
-		    (unsigned long long)tls_accept_refused(t->tls_gate));
+		    (unsigned long long)(t->tls_refused +
+		    tls_accept_refused(t->tls_gate)));
 	if (t->opts->auto_mode)
 		log_info("stats flows: active %zu, created %llu, expired %llu, "
 		    "refused %llu, evicted %llu", t->limit.active,
@@ -589,6 +600,31 @@ tunnel_take_peer(int fd, const struct sockaddr *sa, struct tls_conn *tls,
 		link_close(t->link, why);
 	}
 	link_attach_tls(t->link, fd, sa, tls);
+}
+
+/*
+ * SIGTERM with --drain-timeout: no new peers (the listening socket is
+ * closed, so a balancer's checks see the instance gone and send new
+ * connections elsewhere; handshakes under way end), while the peers
+ * there keep their links and flows.
+ */
+void
+tunnel_drain(struct tunnel *t)
+{
+	listener_free(t->listener);
+	t->listener = NULL;
+	t->tls_refused += tls_accept_refused(t->tls_gate);
+	tls_accept_free(t->tls_gate);
+	t->tls_gate = NULL;
+}
+
+/* Peers connected now (listen side). */
+size_t
+tunnel_peers(struct tunnel *t)
+{
+	if (tunnel_is_peer_mode(t))
+		return (t->peers.npeers);
+	return (t->link != NULL && link_state(t->link) == LINK_UP ? 1 : 0);
 }
 
 /* SIGHUP: the TLS files again, for the connections to come. */

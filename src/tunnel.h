@@ -13,6 +13,8 @@ struct tunnel;
 struct tunnel	*tunnel_new(struct event_base *, const struct options *,
 		    struct tls_ctx *);
 void		 tunnel_reload(struct tunnel *);
+void		 tunnel_drain(struct tunnel *);
+size_t		 tunnel_peers(struct tunnel *);
 void		 tunnel_free(struct tunnel *);
 void		 tunnel_stop_input(struct tunnel *);
 void		 tunnel_discard(struct tunnel *);

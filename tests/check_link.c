@@ -1690,6 +1690,62 @@ START_TEST(test_attach_replaces)
 }
 END_TEST
 
+/*
+ * Several servers: each failure passes the turn to the next, in order,
+ * and back to the first only by the same rule. A refuses, so the link
+ * comes up on B; B's peer goes, so the next turn is A's, now listening,
+ * though B would take it again.
+ */
+START_TEST(test_connect_servers_in_turn)
+{
+	struct link_config	cfg;
+	uint16_t		pa, pb;
+	int			la, lb;
+	char			name[32];
+	size_t			two = 2;
+
+	cfg_init(&cfg);
+	la = tcp_bound(&pa);	/* bound, not listening: refuses */
+	lb = tcp_bound(&pb);
+	ck_assert_int_eq(listen(lb, 4), 0);
+	start_link(&cfg);
+	ck_assert_int_eq(link_add_server(h.link, "127.0.0.1", pa), 0);
+	ck_assert_int_eq(link_add_server(h.link, "127.0.0.1", pb), 0);
+	link_start(h.link);
+	ck_assert_msg(wait_state(LINK_UP), "link not up on the second server");
+	snprintf(name, sizeof name, "127.0.0.1:%u", pb);
+	ck_assert_str_eq(link_peer(h.link), name);
+	ck_assert_uint_eq(h.nbackoff, 1);
+	accept_peer(lb, &h.p1);
+
+	ck_assert_int_eq(listen(la, 4), 0);
+	peer_free(&h.p1);
+	ck_assert_msg(run_until(cond_nbackoff, &two, WAIT_MS),
+	    "no backoff after the second server's peer went");
+	ck_assert_msg(wait_state(LINK_UP), "link not up again");
+	snprintf(name, sizeof name, "127.0.0.1:%u", pa);
+	ck_assert_str_eq(link_peer(h.link), name);
+	accept_peer(la, &h.p1);
+	close(la);
+	close(lb);
+}
+END_TEST
+
+/* No more than LINK_MAX_SERVERS. */
+START_TEST(test_connect_servers_max)
+{
+	struct link_config	cfg;
+	int			i;
+
+	cfg_init(&cfg);
+	start_link(&cfg);
+	for (i = 0; i < LINK_MAX_SERVERS; i++)
+		ck_assert_int_eq(link_add_server(h.link, "127.0.0.1",
+		    (uint16_t)(1000 + i)), 0);
+	ck_assert_int_eq(link_add_server(h.link, "127.0.0.1", 999), -1);
+}
+END_TEST
+
 static Suite *
 link_suite(void)
 {
@@ -1715,6 +1771,8 @@ link_suite(void)
 	tcase_add_test(tc, test_connect_nss_name);
 	tcase_add_test(tc, test_free_while_resolving);
 	tcase_add_test(tc, test_connect_reconnect);
+	tcase_add_test(tc, test_connect_servers_in_turn);
+	tcase_add_test(tc, test_connect_servers_max);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("queue");

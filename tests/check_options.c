@@ -699,6 +699,120 @@ START_TEST(test_allow)
 }
 END_TEST
 
+/* The TLS options: which side takes which, and what each implies. */
+START_TEST(test_tls)
+{
+	static const char	pin[] =
+	    "sha256:kTMgbK3nV251d+OvEIxjgtXrhHuDReQi+E1mXHi5QNo=";
+	struct options		o;
+
+	/* Plain by default, on both sides. */
+	ck_assert_int_eq(parse(&o, "-t", "h:1", "-u", "1", "-p", "2", NULL),
+	    OPTIONS_RUN);
+	ck_assert_int_eq(o.tls, 0);
+	ck_assert_int_eq(parse(&o, "-l", "1", "-u", "1", "-p", "2", NULL),
+	    OPTIONS_RUN);
+	ck_assert_int_eq(o.tls, 0);
+
+	/* Listen side: a certificate turns TLS on; the key may follow. */
+	ck_assert_int_eq(parse(&o, "-l", "1", "-u", "1", "-p", "2",
+	    "--tls-cert", "c.pem", "--tls-key", "k.pem", "--tls-client-ca",
+	    "ca.pem", NULL), OPTIONS_RUN);
+	ck_assert_int_eq(o.tls, 1);
+	ck_assert_str_eq(o.tls_cert, "c.pem");
+	ck_assert_str_eq(o.tls_key, "k.pem");
+	ck_assert_str_eq(o.tls_client_ca, "ca.pem");
+
+	/* Connect side: --tls, or anything that checks the server. */
+	ck_assert_int_eq(parse(&o, "-t", "h:1", "-u", "1", "-p", "2",
+	    "--tls", NULL), OPTIONS_RUN);
+	ck_assert_int_eq(o.tls, 1);
+	ck_assert_int_eq(parse(&o, "-t", "h:1", "-u", "1", "-p", "2",
+	    "--tls-ca", "ca.pem", NULL), OPTIONS_RUN);
+	ck_assert_int_eq(o.tls, 1);
+	ck_assert_int_eq(parse(&o, "-t", "h:1", "-u", "1", "-p", "2",
+	    "--tls-name", "example.org", NULL), OPTIONS_RUN);
+	ck_assert_int_eq(o.tls, 1);
+	ck_assert_str_eq(o.tls_name, "example.org");
+	ck_assert_int_eq(parse(&o, "-t", "h:1", "-u", "1", "-p", "2",
+	    "--tls-pin", pin, "--tls-pin", pin, NULL), OPTIONS_RUN);
+	ck_assert_int_eq(o.tls, 1);
+	ck_assert_uint_eq(o.ntls_pins, 2);
+	ck_assert_uint_eq(o.tls_pins[1][0], 0x91);	/* "kT" */
+	ck_assert_int_eq(parse(&o, "-t", "h:1", "-u", "1", "-p", "2",
+	    "--tls", "--tls-cert", "c.pem", NULL), OPTIONS_RUN);
+
+	/* --print-pin needs only the certificate. */
+	ck_assert_int_eq(parse(&o, "--tls-cert", "c.pem", "--print-pin",
+	    NULL), OPTIONS_PRINT_PIN);
+	ck_assert_int_eq(parse(&o, "--print-pin", NULL), OPTIONS_ERROR);
+	ck_assert_ptr_nonnull(strstr(err, "--tls-cert"));
+
+	/* Each on the wrong side, or without what it needs. */
+	ck_assert_int_eq(parse(&o, "-l", "1", "-u", "1", "-p", "2", "--tls",
+	    NULL), OPTIONS_ERROR);
+	ck_assert_ptr_nonnull(strstr(err, "--tls:"));
+	ck_assert_int_eq(parse(&o, "-l", "1", "-u", "1", "-p", "2",
+	    "--tls-cert", "c.pem", "--tls-pin", pin, NULL), OPTIONS_ERROR);
+	ck_assert_ptr_nonnull(strstr(err, "--tls-pin:"));
+	ck_assert_int_eq(parse(&o, "-l", "1", "-u", "1", "-p", "2",
+	    "--tls-client-ca", "ca.pem", NULL), OPTIONS_ERROR);
+	ck_assert_ptr_nonnull(strstr(err, "--tls-client-ca:"));
+	ck_assert_int_eq(parse(&o, "-t", "h:1", "-u", "1", "-p", "2",
+	    "--tls", "--tls-client-ca", "ca.pem", NULL), OPTIONS_ERROR);
+	ck_assert_ptr_nonnull(strstr(err, "listen side"));
+	ck_assert_int_eq(parse(&o, "-t", "h:1", "-u", "1", "-p", "2",
+	    "--tls-cert", "c.pem", NULL), OPTIONS_ERROR);
+	ck_assert_ptr_nonnull(strstr(err, "--tls"));
+	ck_assert_int_eq(parse(&o, "-l", "1", "-u", "1", "-p", "2",
+	    "--tls-key", "k.pem", NULL), OPTIONS_ERROR);
+	ck_assert_ptr_nonnull(strstr(err, "--tls-key:"));
+	ck_assert_int_eq(parse(&o, "-t", "h:1", "-u", "1", "-p", "2",
+	    "--tls-name", "", NULL), OPTIONS_ERROR);
+	ck_assert_ptr_nonnull(strstr(err, "--tls-name"));
+
+	/* Pins: the form of --print-pin's, at most OPTIONS_MAX_PINS. */
+	ck_assert_int_eq(parse(&o, "-t", "h:1", "-u", "1", "-p", "2",
+	    "--tls-pin", "kTMgbK3nV251d+OvEIxjgtXrhHuDReQi+E1mXHi5QNo=",
+	    NULL), OPTIONS_ERROR);
+	ck_assert_ptr_nonnull(strstr(err, "sha256:"));
+	ck_assert_int_eq(parse(&o, "-t", "h:1", "-u", "1", "-p", "2",
+	    "--tls-pin", "sha256:kTMgbK3nV251d+OvEIxjgtXrhHuDReQi+E1mXHi5QN=",
+	    NULL), OPTIONS_ERROR);
+	ck_assert_ptr_nonnull(strstr(err, "--tls-pin 'sha256:kTM"));
+	ck_assert_int_eq(parse(&o, "-t", "h:1", "-u", "1", "-p", "2",
+	    "--tls-pin", pin, "--tls-pin", pin, "--tls-pin", pin,
+	    "--tls-pin", pin, "--tls-pin", pin, NULL), OPTIONS_ERROR);
+	ck_assert_ptr_nonnull(strstr(err, "at most"));
+}
+END_TEST
+
+/* --tcp-connect, repeated: every server, in order; the first is tcp. */
+START_TEST(test_servers)
+{
+	struct options	o;
+
+	ck_assert_int_eq(parse(&o, "-t", "a.example:1", "--tcp-connect",
+	    "[::1]:2", "-t", "3", "-u", "1", "-p", "2", NULL), OPTIONS_RUN);
+	ck_assert_uint_eq(o.nservers, 3);
+	check_spec(&o.tcp, "a.example", 1, 0, 1);
+	check_spec(&o.servers[0], "a.example", 1, 0, 1);
+	check_spec(&o.servers[1], "::1", 2, 0, 0);
+	ck_assert_uint_eq(o.servers[2].port, 3);
+
+	ck_assert_int_eq(parse(&o, "-t", "1", "-t", "2", "-t", "3", "-t", "4",
+	    "-t", "5", "-t", "6", "-t", "7", "-t", "8", "-t", "9", "-u", "1",
+	    "-p", "2", NULL), OPTIONS_ERROR);
+	ck_assert_ptr_nonnull(strstr(err, "at most 8"));
+	ck_assert_int_eq(parse(&o, "-t", "1", "-t", "x:y", "-u", "1", "-p",
+	    "2", NULL), OPTIONS_ERROR);
+	ck_assert_ptr_nonnull(strstr(err, "--tcp-connect 'x:y'"));
+	ck_assert_int_eq(parse(&o, "-l", "1", "-u", "1", "-p", "2", NULL),
+	    OPTIONS_RUN);
+	ck_assert_uint_eq(o.nservers, 0);
+}
+END_TEST
+
 static Suite *
 options_suite(void)
 {
@@ -731,6 +845,8 @@ options_suite(void)
 	tcase_add_loop_test(tc, test_bad, 0, (int)(sizeof bad / sizeof bad[0]));
 	tcase_add_test(tc, test_short_err_buffer);
 	tcase_add_test(tc, test_allow);
+	tcase_add_test(tc, test_tls);
+	tcase_add_test(tc, test_servers);
 	suite_add_tcase(s, tc);
 
 	return (s);

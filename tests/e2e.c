@@ -346,17 +346,29 @@ e2e_spawn(const char *name, ...)
 struct e2e_proc *
 e2e_spawnv(const char *name, char *const args[])
 {
-	struct e2e_proc	*p, *q;
-	char		*argv[E2E_MAXARGS + 2];
 	const char	*path;
-	size_t		 n, nprocs = 0;
-	int		 fds[2];
-	pid_t		 self = getpid();
 
 	if ((path = e2e_binary()) == NULL) {
 		fprintf(stderr, "e2e: UOT_BINARY is not set\n");
 		return (NULL);
 	}
+	return (e2e_spawn_path(name, path, args));
+}
+
+/*
+ * Start the program at path (another tool a suite runs beside the
+ * binary: openssl, stunnel, haproxy) with the NULL-terminated args
+ * (argv[1] on), its stderr captured and its life managed as above.
+ */
+struct e2e_proc *
+e2e_spawn_path(const char *name, const char *path, char *const args[])
+{
+	struct e2e_proc	*p, *q;
+	char		*argv[E2E_MAXARGS + 2];
+	size_t		 n, nprocs = 0;
+	int		 fds[2];
+	pid_t		 self = getpid();
+
 	for (q = e2e_procs; q != NULL; q = q->next) {
 		if (e2e_owned(q))
 			nprocs++;

@@ -46,6 +46,8 @@ uint32_t	 e2e_get32(const unsigned char *);
 struct e2e_proc	*e2e_spawn(const char *, ...)
 		     __attribute__((__sentinel__));
 struct e2e_proc	*e2e_spawnv(const char *, char *const []);
+struct e2e_proc	*e2e_spawn_path(const char *, const char *,
+		     char *const []);
 ssize_t		 e2e_wait_log(struct e2e_proc *, const char *, size_t, int);
 int		 e2e_signal(struct e2e_proc *, int);
 int		 e2e_wait_exit(struct e2e_proc *, int);

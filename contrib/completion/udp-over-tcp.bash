@@ -4,8 +4,9 @@
 # read by hand:  . contrib/completion/udp-over-tcp.bash
 #
 # Completes the options, the names that --framing and --syslog-facility
-# accept, and "auto" for --udp-bind.  Addresses and numbers are left for
-# the user to type; no file names are offered, as the program takes none.
+# accept, "auto" for --udp-bind, and file names for the TLS files
+# (--tls-cert, --tls-key, --tls-ca, --tls-client-ca).  Addresses, numbers,
+# pins and names are left for the user to type.
 
 _udp_over_tcp()
 {
@@ -43,11 +44,23 @@ _udp_over_tcp()
 		COMPREPLY=($(compgen -P "$prefix" -W 'auto' -- "$cur"))
 		return 0
 		;;
+	--tls-cert | --tls-key | --tls-ca | --tls-client-ca)
+		# A PEM file: names with blanks stay whole.
+		[[ -z $prefix ]] && compopt -o filenames 2>/dev/null
+		local IFS=$'\n'
+		COMPREPLY=($(compgen -P "$prefix" -f -- "$cur"))
+		return 0
+		;;
+	--tls-pin | --tls-name)
+		# sha256:BASE64 from --print-pin; a server name.
+		return 0
+		;;
 	-l | --tcp-listen | -t | --tcp-connect | -p | --udp-sendto | \
 	    --queue-size | --backoff-min | --backoff-max | --keepalive | \
 	    --udp-buffer | --tcp-buffer | --target-delay | --max-delay | \
 	    --queue-memory | \
-	    --flow-timeout | --max-flows | --max-peers | --allow)
+	    --flow-timeout | --max-flows | --max-peers | --allow | \
+	    --drain-timeout)
 		# An address or a number: nothing sensible to offer.
 		return 0
 		;;
@@ -60,24 +73,29 @@ _udp_over_tcp()
 	opts=(--tcp-listen --tcp-connect --udp-bind --udp-sendto --framing
 	    --queue-size --backoff-min --backoff-max --keepalive
 	    --udp-buffer --tcp-buffer --target-delay --max-delay --queue-memory
-	    --flow-timeout --max-flows --max-peers --allow --syslog
+	    --flow-timeout --max-flows --max-peers --drain-timeout --allow
+	    --tls-cert --tls-key --tls-client-ca --tls --tls-ca --tls-pin
+	    --tls-name --print-pin --syslog
 	    --syslog-facility --verbose --debug --help --version)
 	if [[ $cur != --* ]]; then
 		opts+=(-l -t -u -p -v -h -V)
 	fi
 
-	# Leave out what the line already has: each option but --allow counts
-	# once, and a tunnel end either listens or connects.
+	# Leave out what the line already has: each option but --allow,
+	# --tls-pin and --tcp-connect counts once, and a tunnel end either
+	# listens or connects.
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		word=${COMP_WORDS[i]}
 		word=${word%%=*}
 		case $word in
-		-l | --tcp-listen | -t | --tcp-connect)
+		-l | --tcp-listen)
 			used+=(-l --tcp-listen -t --tcp-connect) ;;
+		-t | --tcp-connect)	# more servers may follow
+			used+=(-l --tcp-listen) ;;
 		-u | --udp-bind) used+=(-u --udp-bind) ;;
 		-p | --udp-sendto) used+=(-p --udp-sendto) ;;
 		-v | --verbose) used+=(-v --verbose) ;;
-		--allow) ;;	# may be given more than once
+		--allow | --tls-pin) ;;	# may be given more than once
 		-h | --help | -V | --version) return 0 ;;
 		--*) used+=("$word") ;;
 		esac
