@@ -54,6 +54,9 @@ static const struct vector vectors[] = {
 /* A base64 that is good, to be spoilt by the cases below. */
 #define GOOD	"ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0="
 
+/* The words of the reason for a pin of the wrong length. */
+#define LENGTH	"the SHA-256 of a public key"
+
 /* A pin that must be refused, and a word its reason must contain. */
 struct bad {
 	const char	*pin;
@@ -70,31 +73,31 @@ static const struct bad bads[] = {
 	{ "sha1:" GOOD, "sha256:" },
 	{ " sha256:" GOOD, "sha256:" },
 	{ "sha512:" GOOD, "sha256:" },
-	{ "sha256:", "44" },				/* nothing after */
-	{ "sha256//", "44" },
-	{ "sha256: " GOOD, "44" },			/* a space, 45 */
-	{ "sha256:" GOOD " ", "44" },
-	{ "sha256:" GOOD "\n", "44" },
-	{ "sha256:" GOOD "=", "44" },			/* extra '=' */
-	{ "sha256:" GOOD "A", "44" },
-	{ "sha256:ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0", "44" },
-	{ "sha256:ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0A", "44" },
-	{ "sha256:ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa=", "44" },
-	{ "sha256:ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa==", "base64" },
-	{ "sha256:ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0==", "44" },
+	{ "sha256:", LENGTH },				/* nothing after */
+	{ "sha256//", LENGTH },
+	{ "sha256: " GOOD, LENGTH },			/* a space, 45 */
+	{ "sha256:" GOOD " ", LENGTH },
+	{ "sha256:" GOOD "\n", LENGTH },
+	{ "sha256:" GOOD "=", LENGTH },			/* extra '=' */
+	{ "sha256:" GOOD "A", LENGTH },
+	{ "sha256:ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0", LENGTH },
+	{ "sha256:ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0A", LENGTH },
+	{ "sha256:ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa=", LENGTH },
+	{ "sha256:ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa==", "is not base64" },
+	{ "sha256:ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0==", LENGTH },
 	/* 32 bytes of hex, as a SHA-256 is also written. */
 	{ "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61"
-	    "f20015ad", "44" },
+	    "f20015ad", LENGTH },
 	/* A character outside the alphabet, at each end and inside. */
-	{ "sha256:-ngWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=", "base64" },
-	{ "sha256:ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa_=", "base64" },
-	{ "sha256:ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=", "base64" },
-	{ "sha256:ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0=", "base64" },
-	{ "sha256:ungWv48Bz+pBQUDeXa4iI7AD aOWF3qctBD/YfIAFa0=", "base64" },
-	{ "sha256:ungWv48Bz+pBQUDeXa4iI7AD=aOWF3qctBD/YfIAFa0=", "base64" },
-	{ "sha256:ungWv48Bz+pBQUDeXa4iI7AD.aOWF3qctBD/YfIAFa0=", "base64" },
-	{ "sha256:ungWv48Bz+pBQUDeXa4iI7AD\xc3\xa9OWF3qctBD/YfIAFa0=", "base64" },
-	{ "sha256//ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa!=", "base64" },
+	{ "sha256:-ngWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=", "is not base64" },
+	{ "sha256:ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa_=", "is not base64" },
+	{ "sha256:ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=", "is not base64" },
+	{ "sha256:ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0=", "is not base64" },
+	{ "sha256:ungWv48Bz+pBQUDeXa4iI7AD aOWF3qctBD/YfIAFa0=", "is not base64" },
+	{ "sha256:ungWv48Bz+pBQUDeXa4iI7AD=aOWF3qctBD/YfIAFa0=", "is not base64" },
+	{ "sha256:ungWv48Bz+pBQUDeXa4iI7AD.aOWF3qctBD/YfIAFa0=", "is not base64" },
+	{ "sha256:ungWv48Bz+pBQUDeXa4iI7AD\xc3\xa9OWF3qctBD/YfIAFa0=", "is not base64" },
+	{ "sha256//ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa!=", "is not base64" },
 	/*
 	 * The last character carries 4 bits of the 32nd byte and 2 that
 	 * must be zero: "0" is 52 (0b110100); "1", "2", "3" set them.
@@ -214,7 +217,7 @@ START_TEST(test_embedded_nul)
 	ck_assert_int_eq(pin_parse(s, out, &why), 0);
 	s[7 + 20] = '\0';
 	ck_assert_int_eq(pin_parse(s, out, &why), -1);
-	ck_assert_ptr_nonnull(strstr(why, "44"));
+	ck_assert_ptr_nonnull(strstr(why, LENGTH));
 	s[7 + 20] = 'A';
 	s[7 + 43] = '\0';	/* the '=' gone */
 	ck_assert_int_eq(pin_parse(s, out, &why), -1);
