@@ -73,7 +73,8 @@ _udp_over_tcp()
 	opts=(--tcp-listen --tcp-connect --udp-bind --udp-sendto --framing
 	    --queue-size --backoff-min --backoff-max --keepalive
 	    --udp-buffer --tcp-buffer --target-delay --max-delay --queue-memory
-	    --flow-timeout --max-flows --max-peers --drain-timeout --allow
+	    --flow-timeout --max-flows --max-peers --proxy-protocol
+	    --drain-timeout --allow
 	    --tls-cert --tls-key --tls-client-ca --tls --tls-ca --tls-pin
 	    --tls-name --print-pin --syslog
 	    --syslog-facility --verbose --debug --help --version)
