@@ -1282,8 +1282,9 @@ END_TEST
 /*
  * Instance A with --drain-timeout 3, B without; a connect side on each
  * through HAProxy, streaming. SIGTERM to A: it logs "draining", keeps
- * carrying its peer for the 3 s (replies keep coming, through A only),
- * then closes it and exits 0; the client moves through HAProxy to B and
+ * carrying its peer for the 3 s (replies keep coming, through A only)
+ * while HAProxy, its port closed, marks it down with the session still
+ * active; then it closes the peer and exits 0; the client moves through HAProxy to B and
  * loses at most DRAIN_LOST_MAX datagrams (what was in flight at 100 a
  * second); B's client loses nothing.
  */
@@ -1295,7 +1296,7 @@ START_TEST(test_drain)
 	unsigned long	 at0;
 	uint32_t	 got0, sent1, lost;
 	long long	 t0, t1;
-	size_t		 loff, coff;
+	size_t		 loff, coff, hoff;
 	int		 front = tcp_port(), a, b, code, kept_min;
 
 	lb_setup(front, drain, NULL, CHECK_MS, NULL);
@@ -1313,6 +1314,7 @@ START_TEST(test_drain)
 
 	loff = e2e_log_len(la);
 	coff = e2e_log_len(cs[a]);
+	hoff = e2e_log_len(hap);
 	require(e2e_signal(la, SIGTERM) == 0, "cannot signal listen A");
 	require(wait_line(la, "draining: no new peers", "the 1 here have up "
 	    "to 3 s", loff, E2E_READY_MS * slow) != -1, "listen A did not "
@@ -1339,6 +1341,10 @@ START_TEST(test_drain)
 	    at0, kept_min);
 	require(cl[a].at[1] == 0, "client %d reached B during the drain: its "
 	    "peer was not kept", a);
+	/* HAProxy learned it (A's port closed), with the peer still there. */
+	require(find_line(hap, "Server relays/a is DOWN", "1 sessions active",
+	    hoff) != -1, "HAProxy did not mark A down during the drain, with "
+	    "its session still active");
 
 	code = e2e_wait_exit(la, (E2E_EXIT_MS + 2000) * slow);
 	require(code == 0, "listen A exited %d after the drain, not 0", code);
