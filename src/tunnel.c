@@ -37,6 +37,7 @@
 #include "tls_accept.h"
 #include "tunnel.h"
 #include "udp.h"
+#include "workers.h"
 
 struct tunnel {
 	struct event_base	*base;
@@ -165,7 +166,8 @@ tunnel_new(struct event_base *base, const struct options *opts,
 		if (addr_numeric(&opts->tcp, &ss, &sslen) != 0)
 			fatalx("--tcp-listen is not numeric");
 		t->listener = listener_new(base, (struct sockaddr *)&ss, sslen,
-		    notify_listen_fd(), tunnel_acceptcb, t);
+		    workers_listen_fd(), workers_reuseport(), tunnel_acceptcb,
+		    t);
 		if (t->listener == NULL) {
 			log_warn("--tcp-listen %s", addr_fmt(
 			    (struct sockaddr *)&ss, a, sizeof a));
@@ -664,6 +666,21 @@ tunnel_peers(struct tunnel *t)
 	if (tunnel_is_peer_mode(t))
 		return (t->peers.npeers);
 	return (t->link != NULL && link_state(t->link) == LINK_UP ? 1 : 0);
+}
+
+/* What this process has carried: for the supervisor of --workers. */
+void
+tunnel_totals(struct tunnel *t, struct tunnel_totals *tt)
+{
+	memset(tt, 0, sizeof *tt);
+	if (t->link != NULL)
+		stats_add(&tt->stats, link_stats(t->link));
+	else
+		peer_stats_sum(&t->peers, &tt->stats);
+	if (t->opts->side == SIDE_LISTEN)
+		tt->peers = tunnel_peers(t);
+	tt->flows_active = t->limit.active;
+	tt->flows_created = t->limit.created;
 }
 
 /* SIGHUP: the TLS files again, for the connections to come. */
