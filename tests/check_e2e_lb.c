@@ -1202,12 +1202,13 @@ START_TEST(test_checks)
 }
 END_TEST
 
-/* Wait until client i has a reply to a datagram sent at seq or later. */
+/*
+ * Wait until client i has a reply to a datagram sent at seq or later,
+ * at most ms after start (e2e_now_ms()); how long after start it came.
+ */
 static long long
-cl_wait_top(int i, uint32_t seq, int ms, const char *what)
+cl_wait_top(int i, uint32_t seq, long long start, int ms, const char *what)
 {
-	long long	start = e2e_now_ms();
-
 	while (cl[i].top <= seq) {
 		require(e2e_now_ms() - start < ms, "%s: client %d had no reply "
 		    "to a datagram sent after #%u within %d ms (echo A saw "
@@ -1231,7 +1232,7 @@ START_TEST(test_kill)
 	size_t		 off[MAXCL];
 	uint32_t	 sent[MAXCL];
 	unsigned int	 onb = 0;
-	long long	 took;
+	long long	 t0, took;
 	int		 front = tcp_port(), i, n[2] = { 0, 0 };
 
 	lb_setup(front, NULL, NULL, CHECK_MS, NULL);
@@ -1254,10 +1255,11 @@ START_TEST(test_kill)
 	    "instance (A %d, B %d)", n[0], n[1]);
 
 	e2e_kill(la);
+	t0 = e2e_now_ms();
 	for (i = 0; i < ncl; i++) {
 		if (onb & (1U << i))
 			continue;
-		took = cl_wait_top(i, sent[i], RECOVER_MS * slow, "kill");
+		took = cl_wait_top(i, sent[i], t0, RECOVER_MS * slow, "kill");
 		fprintf(stderr, "check_e2e_lb: kill: client %d back through "
 		    "B %lld ms after A was killed\n", i, took);
 		require(cl[i].at[1] > 0, "client %d: a reply, but B never "
@@ -1295,7 +1297,7 @@ START_TEST(test_drain)
 	struct e2e_proc	*ls[2];
 	unsigned long	 at0;
 	uint32_t	 got0, sent1, lost;
-	long long	 t0, t1;
+	long long	 t0, t1, took;
 	size_t		 loff, coff, hoff;
 	int		 front = tcp_port(), a, b, code, kept_min;
 
@@ -1348,7 +1350,9 @@ START_TEST(test_drain)
 
 	code = e2e_wait_exit(la, (E2E_EXIT_MS + 2000) * slow);
 	require(code == 0, "listen A exited %d after the drain, not 0", code);
-	(void)cl_wait_top(a, sent1, RECOVER_MS * slow, "drain");
+	took = cl_wait_top(a, sent1, t1, RECOVER_MS * slow, "drain");
+	fprintf(stderr, "check_e2e_lb: drain: client %d back through B %lld "
+	    "ms after the drain was over\n", a, took);
 	require(cl[a].at[1] > 0, "client %d: a reply, but B never carried "
 	    "it", a);
 	require(find_line(cs[a], "-> up", NULL, coff) != -1, "connect side "
@@ -1381,7 +1385,7 @@ START_TEST(test_rotate)
 	const char	*srv[3];
 	size_t		 off;
 	uint32_t	 sent;
-	long long	 took;
+	long long	 t0, took;
 	int		 ta = tcp_port(), tb = tcp_port(), port = udp_port();
 
 	echo_start();
@@ -1402,13 +1406,14 @@ START_TEST(test_rotate)
 	off = e2e_log_len(c);
 	sent = cl[0].sent;
 	e2e_kill(la);
+	t0 = e2e_now_ms();
 	require(wait_line(c, "up -> backoff", pstr("; next: 127.0.0.1:%d in ",
 	    tb), off, E2E_READY_MS * slow) != -1, "the backoff line does not "
 	    "name the second server as next");
 	require(wait_line(c, "-> up", pstr("(connected to 127.0.0.1:%d)", tb),
 	    off, E2E_READY_MS * slow) != -1, "the link did not come up to the "
 	    "second server");
-	took = cl_wait_top(0, sent, RECOVER_MS * slow, "rotate");
+	took = cl_wait_top(0, sent, t0, RECOVER_MS * slow, "rotate");
 	fprintf(stderr, "check_e2e_lb: rotate: back through B %lld ms after "
 	    "A was killed\n", took);
 	require(cl[0].at[1] > 0, "a reply, but B never carried it");
@@ -1562,22 +1567,68 @@ START_TEST(test_workers)
 END_TEST
 
 /*
- * --workers 2, four connect sides streaming: one worker SIGKILLed is
- * reported ("worker N (pid P) died: killed by signal 9; restarting it")
- * and replaced; the connect sides it had come back, those of the other
- * lose nothing; a new connect side is carried byte-exact; SIGTERM then
- * leaves no process.
+ * SIGKILL to worker pid: the supervisor says which worker died, of that
+ * signal, and what it does: "restarting it" (then this waits until it
+ * has two workers again, none of the nd pids in dead), or, when stopped
+ * is not NULL, maybe that it "keeps dying": "stopping all" (*stopped set).
+ * The worker's number.
+ */
+static int
+kill_worker(struct e2e_proc *p, long sup, long pid, long *w, const long *dead,
+    int nd, int *stopped)
+{
+	const char	*log, *m, *b;
+	char		 line[512];
+	size_t		 off = e2e_log_len(p);
+	ssize_t		 end;
+	int		 n;
+
+	require(kill((pid_t)pid, SIGKILL) == 0, "cannot kill worker pid %ld",
+	    pid);
+	end = wait_line(p, pstr("(pid %ld) died: killed by signal 9; ", pid),
+	    NULL, off, E2E_READY_MS * slow);
+	require(end != -1, "the supervisor did not log the death of worker "
+	    "pid %ld", pid);
+	log = e2e_log(p, NULL);
+	m = strstr(log + off, pstr("(pid %ld) died: ", pid));
+	for (b = m; b > log && b[-1] != '\n'; b--)
+		;
+	snprintf(line, sizeof line, "%.*s", (int)(log + end - b), b);
+	b = strstr(line, "worker ");
+	require(b != NULL && sscanf(b, "worker %d (pid ", &n) == 1,
+	    "the death line does not say \"worker N (pid %ld)\": %s", pid,
+	    line);
+	if (stopped != NULL) {
+		*stopped = strstr(line, "keeps dying") != NULL &&
+		    strstr(line, "stopping all") != NULL;
+		if (*stopped)
+			return (n);
+	}
+	require(strstr(line, "; restarting it") != NULL, "worker %d's death: "
+	    "not \"restarting it\": %s", n, line);
+	(void)wait_workers(sup, w, 2, dead, nd);
+	return (n);
+}
+
+/*
+ * --workers 2, four connect sides streaming: a worker holding some of
+ * them SIGKILLed is reported ("worker N (pid P) died: killed by signal
+ * 9; restarting it") and replaced; its connect sides come back within
+ * RECOVER_MS, those of the other lose nothing; a new connect side is
+ * carried byte-exact; SIGTERM then leaves no process. (The first worker
+ * killed may hold none of the four, 1 time in 16: then the other one,
+ * holding them all, is killed too.)
  */
 START_TEST(test_workers_restart)
 {
 	struct e2e_proc	*p;
 	const char	*srv[2];
-	size_t		 loff, off[MAXCL];
+	size_t		 off[MAXCL];
 	uint32_t	 sent[MAXCL];
 	unsigned int	 kept = 0;
-	long		 sup, w[MAXCL], dead;
-	long long	 took;
-	int		 tcp = tcp_port(), i, port, moved;
+	long		 sup, w[MAXCL], orig[2], dead[2];
+	long long	 t0 = 0, took;
+	int		 tcp = tcp_port(), i, port, moved, n, nd, had;
 
 	p = start_workers(tcp, &sup);
 	if (sup == -1) {
@@ -1586,6 +1637,8 @@ START_TEST(test_workers_restart)
 		return;
 	}
 	require(wait_workers(sup, w, 2, NULL, 0) == 2, "no /proc");
+	orig[0] = w[0];
+	orig[1] = w[1];
 	srv[0] = pstr("127.0.0.1:%d", tcp);
 	srv[1] = NULL;
 	for (i = 0; i < 4; i++) {
@@ -1597,20 +1650,22 @@ START_TEST(test_workers_restart)
 	cl_start();
 	cl_warm(0, 10);
 
-	dead = w[0];
-	loff = e2e_log_len(p);
-	for (i = 0; i < ncl; i++) {
+	for (i = 0; i < ncl; i++)
 		off[i] = e2e_log_len(cs[i]);
-		sent[i] = cl[i].sent;
+	for (nd = 0, had = 0; nd < 2 && had == 0; nd++) {
+		for (i = 0; i < ncl; i++)
+			sent[i] = cl[i].sent;
+		dead[nd] = orig[nd];
+		t0 = e2e_now_ms();
+		n = kill_worker(p, sup, dead[nd], w, dead, nd + 1, NULL);
+		had = count_lines(p, pstr("worker %d: link ", n), "closed -> "
+		    "up (accepted)", 0);
+		fprintf(stderr, "check_e2e_lb: restart: worker %d (pid %ld), "
+		    "with %d peers, killed and restarted\n", n, dead[nd], had);
 	}
-	require(kill((pid_t)dead, SIGKILL) == 0, "cannot kill worker pid %ld",
-	    dead);
-	require(wait_line(p, pstr("(pid %ld) died: killed by signal 9; "
-	    "restarting it", dead), NULL, loff, E2E_READY_MS * slow) != -1,
-	    "the supervisor did not log the worker's death and restart");
-	(void)wait_workers(sup, w, 2, &dead, 1);
 	for (i = 0; i < ncl; i++) {
-		took = cl_wait_top(i, sent[i], RECOVER_MS * slow, "restart");
+		took = cl_wait_top(i, sent[i], t0, RECOVER_MS * slow,
+		    "restart");
 		if (find_line(cs[i], "-> backoff", NULL, off[i]) == -1)
 			kept |= 1U << i;
 		else
@@ -1619,8 +1674,8 @@ START_TEST(test_workers_restart)
 	}
 	for (moved = 0, i = 0; i < ncl; i++)
 		moved += !(kept & (1U << i));
-	fprintf(stderr, "check_e2e_lb: restart: %d connect sides were on the "
-	    "killed worker\n", moved);
+	require(moved == had, "%d connect sides lost their link, but the "
+	    "killed worker had %d peers", moved, had);
 	cl_run(RUN_MS / 2);
 	cl_finish("restart", kept);
 
@@ -1632,6 +1687,54 @@ START_TEST(test_workers_restart)
 	    "a new connect side did not come up after the restart");
 	cl_sizes();
 	stop_workers(p, w, 2);
+}
+END_TEST
+
+/*
+ * --workers 2: the same worker SIGKILLed again and again. The first
+ * four deaths are restarted; by the fifth or the sixth it "keeps dying"
+ * (the manual: "dies 5 times within 60 seconds"; notes/lb-spec.md:
+ * "more than 5 times in 60 s"): "stopping all", the supervisor exits 1
+ * and the other worker is gone too.
+ */
+START_TEST(test_workers_dying)
+{
+	struct e2e_proc	*p;
+	long		 sup, w[MAXCL], dead[8], other, victim;
+	long long	 deadline;
+	int		 tcp = tcp_port(), k, code, n, first = 0, stopped = 0;
+
+	p = start_workers(tcp, &sup);
+	if (sup == -1) {
+		fprintf(stderr, "check_e2e_lb: no /proc: not tested\n");
+		return;
+	}
+	require(wait_workers(sup, w, 2, NULL, 0) == 2, "no /proc");
+	other = w[1];
+	victim = w[0];
+	for (k = 1; !stopped; k++) {
+		dead[k - 1] = victim;
+		n = kill_worker(p, sup, victim, w, dead, k, &stopped);
+		if (k == 1)
+			first = n;
+		require(n == first, "killed worker %d, not %d", n, first);
+		require(!stopped || k >= 5, "death %d of worker %d stopped "
+		    "all: fewer than 5", k, n);
+		require(stopped || k < 6, "death %d of worker %d in a few "
+		    "seconds, and it is still restarted", k, n);
+		victim = w[0] == other ? w[1] : w[0];
+	}
+	fprintf(stderr, "check_e2e_lb: dying: all stopped at death %d\n",
+	    k - 1);
+	code = e2e_wait_exit(p, (E2E_EXIT_MS + 4000) * slow);
+	require(code == 1, "the supervisor exited %d after a worker kept "
+	    "dying, not 1", code);
+	deadline = e2e_now_ms() + E2E_EXIT_MS;
+	while (pid_alive(other)) {
+		require(e2e_now_ms() < deadline, "the other worker (pid %ld) "
+		    "still runs", other);
+		pump(TICK_MS);
+	}
 }
 END_TEST
 
@@ -1664,6 +1767,7 @@ e2e_lb_suite(void)
 	tcase_set_timeout(tc, TEST_TIMEOUT);
 	tcase_add_test(tc, test_workers);
 	tcase_add_test(tc, test_workers_restart);
+	tcase_add_test(tc, test_workers_dying);
 	suite_add_tcase(s, tc);
 
 	return (s);
