@@ -48,9 +48,11 @@
  *            at most DRAIN_LOST_MAX datagrams (those in flight)
  *   rotate   no HAProxy: one connect side with two --tcp-connect; the
  *            first server killed, the link moves to the second ("next:")
- *   workers  --workers 2: peers on both workers, every datagram
- *            delivered, SIGTERM leaves no process; a worker SIGKILLed is
- *            restarted and the service goes on
+ *   workers  --workers 2 (no HAProxy): 16 peers on both workers, every
+ *            datagram delivered, SIGTERM leaves no process; a worker
+ *            holding peers SIGKILLed is restarted, its connect sides come
+ *            back, the others lose nothing; a worker killed again and
+ *            again stops all (exit 1) by its fifth or sixth death
  *
  * Readiness is a log line, an accepted connection (HAProxy's), a
  * datagram or an exit; a timed wait is only a window in which something
