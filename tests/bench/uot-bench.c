@@ -28,7 +28,7 @@
  * CPU per round trip with TLS at most 1.5 times plain for 1200-byte
  * datagrams, round trips/s at least 0.7 times plain where that is a
  * throughput (1200-byte datagrams, 8 or more in flight: w1200x8,
- * flows64). Numbers only: a bound not met does not change the
+ * flows64, bulk1200). Numbers only: a bound not met does not change the
  * exit status. If the binary has no TLS (its --version names no
  * OpenSSL) or openssl is missing, one line says so and the plain
  * results print as ever.
@@ -68,11 +68,17 @@
 
 #include "bench.h"
 
-/* The six workloads of issue 5. */
+/*
+ * The six workloads of issue 5, and bulk1200 (issue 13): a window of 64
+ * lets each end batch, so its round trips/s are the tunnel's throughput
+ * (w1200x8 and flows64 keep too few in flight to show what a full batch
+ * costs); the figure TLS is held to.
+ */
 const struct workload workloads[] = {
 	{ "w64x8", 1, 64, 8, 0, 0, "1 flow x 64 B, window 8" },
 	{ "w1200x8", 1, 1200, 8, 0, 0, "1 flow x 1200 B, window 8" },
 	{ "w1200x1", 1, 1200, 1, 0, 0, "1 flow x 1200 B, window 1" },
+	{ "bulk1200", 1, 1200, 64, 0, 0, "1 flow x 1200 B, window 64" },
 	{ "rate5k", 1, 200, 0, 5000, 0, "1 flow x 200 B at 5000/s" },
 	{ "flows64", 64, 1200, 1, 0, 1, "64 flows x 1200 B, window 1" },
 	{ "flows1000", 1000, 200, 1, 0, 1, "1000 flows x 200 B, window 1" },
