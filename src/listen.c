@@ -37,10 +37,13 @@ static void	listen_acceptcb(struct evconnlistener *, evutil_socket_t,
 static void	listen_errorcb(struct evconnlistener *, void *);
 static void	listen_retrycb(evutil_socket_t, short, void *);
 
-/* Listens on sa, or on fd if it is not -1 (already bound and listening). */
+/*
+ * Listens on sa, or on fd if it is not -1 (already bound and listening);
+ * with reuseport, beside other processes on the same address.
+ */
 struct listener *
 listener_new(struct event_base *base, const struct sockaddr *sa,
-    socklen_t len, int fd, listener_acceptfn fn, void *arg)
+    socklen_t len, int fd, int reuseport, listener_acceptfn fn, void *arg)
 {
 	struct listener		*l;
 	struct sockaddr_storage	 bound;
@@ -58,7 +61,8 @@ listener_new(struct event_base *base, const struct sockaddr *sa,
 	} else
 		l->evl = evconnlistener_new_bind(base, listen_acceptcb, l,
 		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC |
-		    LEV_OPT_REUSEABLE, LISTEN_BACKLOG, sa, (int)len);
+		    LEV_OPT_REUSEABLE | (reuseport ? LEV_OPT_REUSEABLE_PORT : 0),
+		    LISTEN_BACKLOG, sa, (int)len);
 	if (l->evl == NULL ||
 	    (l->retry = evtimer_new(base, listen_retrycb, l)) == NULL) {
 		int saved = errno;

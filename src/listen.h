@@ -13,7 +13,7 @@ typedef void (*listener_acceptfn)(int, const struct sockaddr *, void *);
 
 /* listen.c */
 struct listener	*listener_new(struct event_base *, const struct sockaddr *,
-		    socklen_t, int, listener_acceptfn, void *);
+		    socklen_t, int, int, listener_acceptfn, void *);
 void		 listener_free(struct listener *);
 void		 listener_pause(struct listener *);
 const char	*listener_name(const struct listener *);

@@ -16,6 +16,7 @@
 int			 log_level = LOG_LEVEL_INFO;
 static const char	*log_progname = "udp-over-tcp";
 static int		 log_syslog;	/* else stderr */
+static char		 log_prefix[32];	/* "worker 2: ", or none */
 
 static void	log_vwrite(int, const char *, va_list) LOG_PRINTF(2, 0);
 static void	log_eventcb(int, const char *);
@@ -37,6 +38,13 @@ log_init(const char *progname, int level, int facility)
 	event_set_log_callback(log_eventcb);
 }
 
+/* Every line of this process begins so (a worker says which it is). */
+void
+log_set_prefix(const char *prefix)
+{
+	snprintf(log_prefix, sizeof log_prefix, "%s", prefix);
+}
+
 /* One line, written whole: two processes on one terminal do not mix. */
 static void
 log_vwrite(int priority, const char *fmt, va_list ap)
@@ -45,11 +53,15 @@ log_vwrite(int priority, const char *fmt, va_list ap)
 	int	saved_errno = errno, n, m;
 
 	if (log_syslog) {
-		vsyslog(priority, fmt, ap);
+		if (log_prefix[0] != '\0') {
+			vsnprintf(line, sizeof line, fmt, ap);
+			syslog(priority, "%s%s", log_prefix, line);
+		} else
+			vsyslog(priority, fmt, ap);
 		errno = saved_errno;
 		return;
 	}
-	n = snprintf(line, sizeof line, "%s: ", log_progname);
+	n = snprintf(line, sizeof line, "%s: %s", log_progname, log_prefix);
 	if (n < 0 || (size_t)n >= sizeof line)
 		n = 0;
 	m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);

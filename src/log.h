@@ -45,5 +45,6 @@ struct log_ratelimit {
 };
 
 int	log_ratelimit(struct log_ratelimit *);
+void	log_set_prefix(const char *);
 
 #endif

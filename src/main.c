@@ -22,6 +22,7 @@
 #include "tcp.h"
 #include "tls.h"
 #include "tunnel.h"
+#include "workers.h"
 
 /* How long a shutdown may spend writing out what is already framed. */
 #define MAIN_FLUSH_MS		2000
@@ -35,7 +36,17 @@ struct main_ctx {
 	int			 flush_left_ms;
 	struct event		*drain;		/* --drain-timeout */
 	long long		 drain_left_ms;	/* > 0: draining */
+	struct event		*publish;	/* a worker's counters */
 };
+
+/* What main_run needs: the command line and the TLS context. */
+struct main_run {
+	const struct options	*opts;
+	struct tls_ctx		*tls;
+};
+
+/* How often a worker publishes its counters for the supervisor. */
+#define MAIN_PUBLISH_S		1
 
 /* How often a drain looks whether the peers are all gone. */
 #define MAIN_DRAIN_POLL_MS	100
@@ -116,6 +127,19 @@ main_flushcb(evutil_socket_t fd, short events, void *arg)
 	evtimer_add(ctx->flush, &tv);
 }
 
+/* A worker's counters, for the supervisor's sums (workers.c). */
+static void
+main_publishcb(evutil_socket_t fd, short events, void *arg)
+{
+	struct main_ctx		*ctx = arg;
+	struct tunnel_totals	 tt;
+
+	(void)fd;
+	(void)events;
+	tunnel_totals(ctx->tunnel, &tt);
+	workers_publish(&tt);
+}
+
 /* Stopping: no more input, and a short while to write out the rest. */
 static void
 main_shutdown(struct main_ctx *ctx, const char *why)
@@ -180,6 +204,7 @@ main_signalcb(evutil_socket_t sig, short events, void *arg)
 	(void)events;
 	if (sig == SIGUSR1) {
 		tunnel_log_stats(ctx->tunnel);
+		main_publishcb(-1, 0, ctx);
 		return;
 	}
 	if (sig == SIGHUP) {
@@ -205,17 +230,71 @@ main_signalcb(evutil_socket_t sig, short events, void *arg)
 	main_shutdown(ctx, strsignal((int)sig));
 }
 
+/*
+ * One whole tunnel: the program, or one of its --workers. Returns the
+ * exit status.
+ */
+static int
+main_run(void *arg)
+{
+	static const int	 sigs[] = { SIGINT, SIGTERM, SIGUSR1, SIGHUP };
+	struct main_run		*run = arg;
+	struct event		*sigev[sizeof sigs / sizeof sigs[0]];
+	struct main_ctx		 ctx;
+	struct tunnel_totals	 tt;
+	struct timeval		 tv = { MAIN_PUBLISH_S, 0 };
+	size_t			 i;
+	int			 status = 1;
+
+	memset(&ctx, 0, sizeof ctx);
+	ctx.opts = run->opts;
+	if ((ctx.base = event_base_new()) == NULL)
+		fatalx("event_base_new");
+	/* Signals first: the tunnel starts working as soon as it exists. */
+	if ((ctx.flush = evtimer_new(ctx.base, main_flushcb, &ctx)) == NULL ||
+	    (ctx.drain = evtimer_new(ctx.base, main_draincb, &ctx)) == NULL ||
+	    (ctx.publish = event_new(ctx.base, -1, EV_PERSIST, main_publishcb,
+	    &ctx)) == NULL)
+		fatalx("evtimer_new");
+	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+		sigev[i] = evsignal_new(ctx.base, sigs[i], main_signalcb, &ctx);
+		if (sigev[i] == NULL || event_add(sigev[i], NULL) != 0)
+			fatalx("cannot catch signal %d", sigs[i]);
+	}
+	/* A tunnel that cannot start has said why; tear down all the same. */
+	fq_set_total_limit(run->opts->queue_memory);
+	if ((ctx.tunnel = tunnel_new(ctx.base, run->opts, run->tls)) != NULL) {
+		if (run->opts->workers > 1)
+			evtimer_add(ctx.publish, &tv);
+		event_base_dispatch(ctx.base);
+		tunnel_discard(ctx.tunnel);
+		tunnel_log_stats(ctx.tunnel);
+		tunnel_totals(ctx.tunnel, &tt);
+		tt.peers = 0;
+		tt.flows_active = 0;
+		workers_publish(&tt);
+		status = 0;
+	}
+
+	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		event_free(sigev[i]);
+	event_free(ctx.flush);
+	event_free(ctx.drain);
+	event_free(ctx.publish);
+	tunnel_free(ctx.tunnel);
+	fq_pkt_cache_clear();
+	event_base_free(ctx.base);
+	return (status);
+}
+
 int
 main(int argc, char *argv[])
 {
-	static const int	 sigs[] = { SIGINT, SIGTERM, SIGUSR1, SIGHUP };
-	struct event		*sigev[sizeof sigs / sizeof sigs[0]];
 	struct options		 opts;
-	struct main_ctx		 ctx;
+	struct main_run		 run;
 	struct tls_ctx		*tls = NULL;
 	char			 err[512];
-	size_t			 i;
-	int			 status = 1;
+	int			 status;
 
 	switch (options_parse(&opts, argc, argv, err, sizeof err)) {
 	case OPTIONS_HELP:
@@ -271,35 +350,14 @@ main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 	main_raise_nofile(&opts);
 
-	memset(&ctx, 0, sizeof ctx);
-	ctx.opts = &opts;
-	if ((ctx.base = event_base_new()) == NULL)
-		fatalx("event_base_new");
-	/* Signals first: the tunnel starts working as soon as it exists. */
-	if ((ctx.flush = evtimer_new(ctx.base, main_flushcb, &ctx)) == NULL ||
-	    (ctx.drain = evtimer_new(ctx.base, main_draincb, &ctx)) == NULL)
-		fatalx("evtimer_new");
-	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
-		sigev[i] = evsignal_new(ctx.base, sigs[i], main_signalcb, &ctx);
-		if (sigev[i] == NULL || event_add(sigev[i], NULL) != 0)
-			fatalx("cannot catch signal %d", sigs[i]);
-	}
-	/* A tunnel that cannot start has said why; tear down all the same. */
-	fq_set_total_limit(opts.queue_memory);
-	if ((ctx.tunnel = tunnel_new(ctx.base, &opts, tls)) != NULL) {
-		event_base_dispatch(ctx.base);
-		tunnel_discard(ctx.tunnel);
-		tunnel_log_stats(ctx.tunnel);
-		status = 0;
-	}
-
-	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-		event_free(sigev[i]);
-	event_free(ctx.flush);
-	event_free(ctx.drain);
-	tunnel_free(ctx.tunnel);
+	run.opts = &opts;
+	run.tls = tls;
+	if (opts.workers == 0)
+		opts.workers = workers_count_auto();
+	if (opts.workers > 1)
+		status = workers_run(&opts, opts.workers, main_run, &run);
+	else
+		status = main_run(&run);
 	tls_ctx_free(tls);
-	fq_pkt_cache_clear();
-	event_base_free(ctx.base);
 	return (status);
 }

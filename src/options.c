@@ -36,6 +36,8 @@ enum {
 	OPT_MAX_DELAY,
 	OPT_QUEUE_MEMORY,
 	OPT_DRAIN_TIMEOUT,
+	OPT_PROXY_PROTOCOL,
+	OPT_WORKERS,
 	OPT_TLS,
 	OPT_TLS_CERT,
 	OPT_TLS_KEY,
@@ -64,6 +66,8 @@ static const struct option options_long[] = {
 	{ "max-delay",		required_argument,	NULL, OPT_MAX_DELAY },
 	{ "queue-memory",	required_argument,	NULL, OPT_QUEUE_MEMORY },
 	{ "drain-timeout",	required_argument,	NULL, OPT_DRAIN_TIMEOUT },
+	{ "proxy-protocol",	no_argument,		NULL, OPT_PROXY_PROTOCOL },
+	{ "workers",		required_argument,	NULL, OPT_WORKERS },
 	{ "flow-timeout",	required_argument,	NULL, OPT_FLOW_TIMEOUT },
 	{ "max-flows",		required_argument,	NULL, OPT_MAX_FLOWS },
 	{ "max-peers",		required_argument,	NULL, OPT_MAX_PEERS },
@@ -112,6 +116,7 @@ options_defaults(struct options *opts)
 	opts->target_delay_ms = OPTIONS_TARGET_DELAY_MS;
 	opts->max_delay_ms = OPTIONS_MAX_DELAY_MS;
 	opts->queue_memory = OPTIONS_QUEUE_MEMORY;
+	opts->workers = 1;
 }
 
 void
@@ -143,6 +148,10 @@ options_usage(FILE *f)
 "      --flow-timeout SECONDS   auto mode: close a flow idle this long (default %d)\n"
 "      --max-flows N            auto mode: most client flows at once (default %d)\n"
 "      --max-peers N            listen side, auto mode: most peers at once (default %d)\n"
+"      --workers N|auto         listen side, auto mode: N processes, each with its\n"
+"                               own peers (default 1; auto: one per CPU)\n"
+"      --proxy-protocol         listen side: each peer starts with a PROXY header\n"
+"                               (v1 or v2) naming the client, as HAProxy sends\n"
 "      --drain-timeout SECONDS  listen side: on SIGTERM, take no new peers and give\n"
 "                               those there this long to go (default 0: none)\n"
 "      --allow CIDR             listen side: accept peers only from here\n"
@@ -278,7 +287,7 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 	const char	*sendto_arg = NULL;
 	int		 ch, have_listen = 0, have_connect = 0;
 	int		 want_syslog = 0, facility = LOG_DAEMON;
-	int		 print_pin = 0;
+	int		 print_pin = 0, workers_given = 0;
 	const char	*server_args[OPTIONS_MAX_SERVERS];
 	size_t		 i;
 
@@ -331,6 +340,17 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 		case OPT_MAX_DELAY:
 			OPTIONS_NUMBER(opts->max_delay_ms, 1, 3600000,
 			    "milliseconds");
+			break;
+		case OPT_WORKERS:
+			if (strcmp(optarg, "auto") == 0)
+				opts->workers = 0;
+			else
+				OPTIONS_NUMBER(opts->workers, 1,
+				    OPTIONS_MAX_WORKERS, "a number or auto");
+			workers_given = 1;
+			break;
+		case OPT_PROXY_PROTOCOL:
+			opts->proxy_protocol = 1;
 			break;
 		case OPT_DRAIN_TIMEOUT:
 			OPTIONS_NUMBER(opts->drain_timeout_s, 0, 86400,
@@ -475,6 +495,12 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 		return (options_error(err, errlen,
 		    "--udp-sendto is required"));
 	opts->side = have_listen ? SIDE_LISTEN : SIDE_CONNECT;
+	if (workers_given && !have_listen)
+		return (options_error(err, errlen, "--workers: is for the "
+		    "listen side only (--tcp-listen)"));
+	if (opts->proxy_protocol && !have_listen)
+		return (options_error(err, errlen, "--proxy-protocol: is for "
+		    "the listen side only (--tcp-listen)"));
 	if (opts->drain_timeout_s > 0 && !have_listen)
 		return (options_error(err, errlen, "--drain-timeout: is for "
 		    "the listen side only (--tcp-listen)"));
@@ -528,6 +554,10 @@ options_parse(struct options *opts, int argc, char *argv[], char *err,
 		return (options_error(err, errlen, "--framing '%s': carries no "
 		    "client address, so it cannot serve auto mode; use flow",
 		    frame_name(opts->framing)));
+	if (workers_given && opts->workers != 1 && !opts->udp_bind.is_auto)
+		return (options_error(err, errlen, "--workers: fixed mode "
+		    "keeps one active peer, so it runs as one process; "
+		    "several workers need --udp-bind auto"));
 	if (opts->target_delay_ms >= opts->max_delay_ms)
 		return (options_error(err, errlen, "--target-delay '%u': must "
 		    "be below --max-delay (%u)", opts->target_delay_ms,

@@ -17,6 +17,7 @@ enum side {
 #define OPTIONS_MAX_ALLOW	64
 #define OPTIONS_MAX_PINS	4
 #define OPTIONS_MAX_SERVERS	8	/* as LINK_MAX_SERVERS */
+#define OPTIONS_MAX_WORKERS	256
 
 struct options {
 	enum side		side;
@@ -46,6 +47,8 @@ struct options {
 	unsigned int		max_delay_ms;	/* fair queue: hard bound */
 	size_t			queue_memory;	/* all fair queues, bytes */
 	unsigned int		drain_timeout_s;	/* listen side, SIGTERM */
+	int			proxy_protocol;	/* listen side: PROXY headers */
+	unsigned int		workers;	/* listen side; 0: one per CPU */
 
 	struct addr_cidr	allow[OPTIONS_MAX_ALLOW];	/* --allow */
 	size_t			nallow;

@@ -231,6 +231,17 @@ peer_log_stats(struct peer_env *env)
 	stats_log("of closed peers", &env->closed);
 }
 
+/* Every peer's counters, the gone ones' too, into sum. */
+void
+peer_stats_sum(struct peer_env *env, struct stats *sum)
+{
+	struct peer	*peer;
+
+	stats_add(sum, &env->closed);
+	DL_FOREACH(env->peers, peer)
+		stats_add(sum, link_stats(peer->link));
+}
+
 /* The peer's link is gone: so are its flows (the seed's rule). */
 static void
 peer_statecb(struct link *link, enum link_state state, void *arg)

@@ -55,5 +55,6 @@ void	peer_stop_input(struct peer_env *);
 void	peer_discard_all(struct peer_env *);
 size_t	peer_pending(struct peer_env *);
 void	peer_log_stats(struct peer_env *);
+void	peer_stats_sum(struct peer_env *, struct stats *);
 
 #endif

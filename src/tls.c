@@ -154,10 +154,24 @@ tls_library(void)
 static const char *
 tls_reason(void)
 {
+	static char	 buf[64];
 	unsigned long	 e = ERR_peek_last_error();
 	const char	*r = e != 0 ? ERR_reason_error_string(e) : NULL;
 
-	return (r != NULL ? r : "unknown error");
+	if (r != NULL)
+		return (r);
+	/* An alert OpenSSL has no words for: the peer's number, then. */
+	if (e != 0 && ERR_GET_LIB(e) == ERR_LIB_SSL &&
+	    ERR_GET_REASON(e) >= SSL_AD_REASON_OFFSET) {
+		snprintf(buf, sizeof buf, "TLS alert %d from the peer",
+		    ERR_GET_REASON(e) - SSL_AD_REASON_OFFSET);
+		return (buf);
+	}
+	if (e != 0) {
+		ERR_error_string_n(e, buf, sizeof buf);
+		return (buf);
+	}
+	return ("unknown error");
 }
 
 /* A file without what was looked for: PEM's own words say no more. */

@@ -31,11 +31,13 @@
 #include "notify.h"
 #include "options.h"
 #include "peer.h"
+#include "proxy_accept.h"
 #include "stats.h"
 #include "tls.h"
 #include "tls_accept.h"
 #include "tunnel.h"
 #include "udp.h"
+#include "workers.h"
 
 struct tunnel {
 	struct event_base	*base;
@@ -57,6 +59,8 @@ struct tunnel {
 	struct tls_ctx		*tls;		/* main's; NULL: plain TCP */
 	struct tls_accept	*tls_gate;	/* listen side with TLS */
 	uint64_t		 tls_refused;	/* by a gate since freed */
+	struct proxy_accept	*proxy_gate;	/* --proxy-protocol */
+	struct proxy_accept_stats proxy_done;	/* of a gate since freed */
 	struct log_ratelimit	 udp_rl;
 	struct log_ratelimit	 allow_rl;
 };
@@ -68,6 +72,7 @@ static int	tunnel_scope_clash(struct tunnel *, struct flow *,
 static void	tunnel_framecb(struct link *, const struct frame *, void *);
 static void	tunnel_flushcb(struct link *, void *);
 static void	tunnel_acceptcb(int, const struct sockaddr *, void *);
+static void	tunnel_admit(int, const struct sockaddr *, void *);
 static void	tunnel_take_peer(int, const struct sockaddr *, struct tls_conn *,
 		    void *);
 static int	tunnel_resolve_dest(struct tunnel *);
@@ -148,6 +153,9 @@ tunnel_new(struct event_base *base, const struct options *opts,
 			fatalx("flow_table_new");
 	}
 
+	if (opts->proxy_protocol && (t->proxy_gate = proxy_accept_new(base,
+	    tunnel_admit, t)) == NULL)
+		fatalx("proxy_accept_new");
 	if (tls != NULL && opts->side == SIDE_LISTEN && (t->tls_gate =
 	    tls_accept_new(base, tls, tunnel_take_peer, t)) == NULL)
 		fatalx("tls_accept_new");
@@ -158,7 +166,8 @@ tunnel_new(struct event_base *base, const struct options *opts,
 		if (addr_numeric(&opts->tcp, &ss, &sslen) != 0)
 			fatalx("--tcp-listen is not numeric");
 		t->listener = listener_new(base, (struct sockaddr *)&ss, sslen,
-		    notify_listen_fd(), tunnel_acceptcb, t);
+		    workers_listen_fd(), workers_reuseport(), tunnel_acceptcb,
+		    t);
 		if (t->listener == NULL) {
 			log_warn("--tcp-listen %s", addr_fmt(
 			    (struct sockaddr *)&ss, a, sizeof a));
@@ -346,6 +355,7 @@ tunnel_free(struct tunnel *t)
 	if (t == NULL)
 		return;
 	listener_free(t->listener);
+	proxy_accept_free(t->proxy_gate);
 	tls_accept_free(t->tls_gate);
 	peer_free_all(&t->peers);
 	flow_table_free(t->flows);
@@ -391,10 +401,20 @@ tunnel_pending(struct tunnel *t)
 void
 tunnel_log_stats(struct tunnel *t)
 {
+	const struct proxy_accept_stats	*ps;
+
 	if (t->link != NULL)
 		stats_log(link_peer(t->link), link_stats(t->link));
 	else
 		peer_log_stats(&t->peers);
+	if (t->opts->proxy_protocol) {
+		ps = t->proxy_gate != NULL ? proxy_accept_stats(t->proxy_gate) :
+		    &t->proxy_done;
+		log_info("stats proxy: clients %llu, health checks %llu, "
+		    "refused %llu", (unsigned long long)ps->clients,
+		    (unsigned long long)ps->checks,
+		    (unsigned long long)ps->refused);
+	}
 	if (t->tls != NULL && t->opts->side == SIDE_LISTEN)
 		log_info("stats tls: handshakes refused %llu",
 		    (unsigned long long)(t->tls_refused +
@@ -552,11 +572,27 @@ tunnel_allowed(const struct tunnel *t, const struct sockaddr *sa)
 }
 
 /*
- * A connection from an allowed address: with TLS, its handshake comes
- * first (tls_accept.c), and only an authenticated peer goes on.
+ * A connection: behind a balancer (--proxy-protocol) its header comes
+ * first and names the client; the rest is tunnel_admit's.
  */
 static void
 tunnel_acceptcb(int fd, const struct sockaddr *sa, void *arg)
+{
+	struct tunnel	*t = arg;
+
+	if (t->proxy_gate != NULL)
+		proxy_accept_start(t->proxy_gate, fd, sa);
+	else
+		tunnel_admit(fd, sa, t);
+}
+
+/*
+ * A client (the balancer's, with --proxy-protocol): from an allowed
+ * address, and with TLS once its handshake is done (tls_accept.c), it
+ * becomes a peer.
+ */
+static void
+tunnel_admit(int fd, const struct sockaddr *sa, void *arg)
 {
 	struct tunnel	*t = arg;
 	char		 name[ADDR_STRLEN];
@@ -613,6 +649,11 @@ tunnel_drain(struct tunnel *t)
 {
 	listener_free(t->listener);
 	t->listener = NULL;
+	if (t->proxy_gate != NULL) {
+		t->proxy_done = *proxy_accept_stats(t->proxy_gate);
+		proxy_accept_free(t->proxy_gate);
+		t->proxy_gate = NULL;
+	}
 	t->tls_refused += tls_accept_refused(t->tls_gate);
 	tls_accept_free(t->tls_gate);
 	t->tls_gate = NULL;
@@ -625,6 +666,21 @@ tunnel_peers(struct tunnel *t)
 	if (tunnel_is_peer_mode(t))
 		return (t->peers.npeers);
 	return (t->link != NULL && link_state(t->link) == LINK_UP ? 1 : 0);
+}
+
+/* What this process has carried: for the supervisor of --workers. */
+void
+tunnel_totals(struct tunnel *t, struct tunnel_totals *tt)
+{
+	memset(tt, 0, sizeof *tt);
+	if (t->link != NULL)
+		stats_add(&tt->stats, link_stats(t->link));
+	else
+		peer_stats_sum(&t->peers, &tt->stats);
+	if (t->opts->side == SIDE_LISTEN)
+		tt->peers = tunnel_peers(t);
+	tt->flows_active = t->limit.active;
+	tt->flows_created = t->limit.created;
 }
 
 /* SIGHUP: the TLS files again, for the connections to come. */

@@ -813,6 +813,51 @@ START_TEST(test_servers)
 }
 END_TEST
 
+/* Issue 14's listen-side options: workers, PROXY headers, drain. */
+START_TEST(test_scale_out)
+{
+	struct options	o;
+
+	ck_assert_int_eq(parse(&o, "-l", "1", "-u", "auto", "-p", "2", NULL),
+	    OPTIONS_RUN);
+	ck_assert_uint_eq(o.workers, 1);
+	ck_assert_int_eq(o.proxy_protocol, 0);
+	ck_assert_uint_eq(o.drain_timeout_s, 0);
+	ck_assert_int_eq(parse(&o, "-l", "1", "-u", "auto", "-p", "2",
+	    "--workers", "4", "--proxy-protocol", "--drain-timeout", "30",
+	    NULL), OPTIONS_RUN);
+	ck_assert_uint_eq(o.workers, 4);
+	ck_assert_int_eq(o.proxy_protocol, 1);
+	ck_assert_uint_eq(o.drain_timeout_s, 30);
+	ck_assert_int_eq(parse(&o, "-l", "1", "-u", "auto", "-p", "2",
+	    "--workers", "auto", NULL), OPTIONS_RUN);
+	ck_assert_uint_eq(o.workers, 0);	/* main counts the CPUs */
+
+	/* Fixed mode: one active peer, one process. */
+	ck_assert_int_eq(parse(&o, "-l", "1", "-u", "3", "-p", "2",
+	    "--workers", "2", NULL), OPTIONS_ERROR);
+	ck_assert_ptr_nonnull(strstr(err, "fixed mode"));
+	ck_assert_int_eq(parse(&o, "-l", "1", "-u", "3", "-p", "2",
+	    "--workers", "1", NULL), OPTIONS_RUN);
+	ck_assert_int_eq(parse(&o, "-l", "1", "-u", "auto", "-p", "2",
+	    "--workers", "0", NULL), OPTIONS_ERROR);
+	ck_assert_int_eq(parse(&o, "-l", "1", "-u", "auto", "-p", "2",
+	    "--workers", "257", NULL), OPTIONS_ERROR);
+	ck_assert_ptr_nonnull(strstr(err, "--workers '257'"));
+
+	/* All three are the listen side's. */
+	ck_assert_int_eq(parse(&o, "-t", "1", "-u", "1", "-p", "2",
+	    "--workers", "2", NULL), OPTIONS_ERROR);
+	ck_assert_ptr_nonnull(strstr(err, "--workers: is for the listen"));
+	ck_assert_int_eq(parse(&o, "-t", "1", "-u", "1", "-p", "2",
+	    "--proxy-protocol", NULL), OPTIONS_ERROR);
+	ck_assert_ptr_nonnull(strstr(err, "--proxy-protocol: is for the"));
+	ck_assert_int_eq(parse(&o, "-t", "1", "-u", "1", "-p", "2",
+	    "--drain-timeout", "5", NULL), OPTIONS_ERROR);
+	ck_assert_ptr_nonnull(strstr(err, "--drain-timeout: is for the"));
+}
+END_TEST
+
 static Suite *
 options_suite(void)
 {
@@ -847,6 +892,7 @@ options_suite(void)
 	tcase_add_test(tc, test_allow);
 	tcase_add_test(tc, test_tls);
 	tcase_add_test(tc, test_servers);
+	tcase_add_test(tc, test_scale_out);
 	suite_add_tcase(s, tc);
 
 	return (s);

@@ -35,6 +35,10 @@ _udp_over_tcp()
 		COMPREPLY=($(compgen -P "$prefix" -W 'flow len32 len16' -- "$cur"))
 		return 0
 		;;
+	--workers)
+		COMPREPLY=($(compgen -P "$prefix" -W 'auto' -- "$cur"))
+		return 0
+		;;
 	--syslog-facility)
 		COMPREPLY=($(compgen -P "$prefix" -W 'daemon user local0 local1
 		    local2 local3 local4 local5 local6 local7' -- "$cur"))
@@ -73,7 +77,8 @@ _udp_over_tcp()
 	opts=(--tcp-listen --tcp-connect --udp-bind --udp-sendto --framing
 	    --queue-size --backoff-min --backoff-max --keepalive
 	    --udp-buffer --tcp-buffer --target-delay --max-delay --queue-memory
-	    --flow-timeout --max-flows --max-peers --drain-timeout --allow
+	    --flow-timeout --max-flows --max-peers --workers --proxy-protocol
+	    --drain-timeout --allow
 	    --tls-cert --tls-key --tls-client-ca --tls --tls-ca --tls-pin
 	    --tls-name --print-pin --syslog
 	    --syslog-facility --verbose --debug --help --version)

@@ -1,11 +1,12 @@
 /*
  * replay.c - runs a fuzz target over files, without libFuzzer.
  *
- * Linked with one target (fuzz_frame.c, fuzz_addr.c, fuzz_options.c)
- * into tests/fuzz/replay_*, which 'make check' runs in every build:
- * gcc or clang, plain, sanitized or under valgrind. Each input of the
- * target's seed corpus goes through it once, so every input kept there
- * (among them any crash fuzzing ever found) stays a regression test.
+ * Linked with one target (fuzz_frame.c, fuzz_addr.c, fuzz_options.c,
+ * fuzz_proxy.c, fuzz_pin.c, fuzz_tls_server.c) into tests/fuzz/replay_*,
+ * which 'make check' runs in every build: gcc or clang, plain, sanitized
+ * or under valgrind. Each input of the target's seed corpus goes through
+ * it once, so every input kept there (among them any crash fuzzing ever
+ * found) stays a regression test.
  *
  * usage: replay_frame [FILE | DIRECTORY ...]
  * With no argument, the directory compiled in as FUZZ_CORPUS.
