@@ -202,7 +202,7 @@ extern pid_t			 echo_pid;
 extern struct sockaddr_in	 echo_addr;
 extern const char		*end_name[2];
 void	 echo_start(void);
-int	 tunnel_start(struct tunnel *, const struct workload *, int);
+int	 tunnel_start(struct tunnel *, const struct workload *, int, int);
 int	 tunnel_stop(struct tunnel *, int);
 void	 snap_take(struct snap *, const struct tunnel *);
 
@@ -218,11 +218,22 @@ void	 summarise(struct load *, const struct snap *, const struct snap *,
 void	 print_head(const struct workload *, const char *);
 void	 print_row(const char *, const struct result *, int);
 void	 print_ratio(const struct result *, const struct result *);
-void	 print_compare(const struct result *, const struct result *);
+void	 print_compare(const char *, const struct result *,
+		     const struct result *);
 void	 json_num(FILE *, const char *, double, int);
 void	 json_line(const struct workload *, const char *,
 		     const struct result *, const struct result *);
+void	 json_line_vs(const struct workload *, const char *,
+		     const struct result *, const struct result *,
+		     const char *, const struct result *);
+void	 tls_verdict(const struct workload *, const struct result *,
+		     const struct result *, int);
 void	 median_result(struct result *, int, struct result *);
+
+/* tls.c */
+extern char			 tls_cert[], tls_key[], tls_pin[];
+int	 tls_setup(const char *);
+void	 tls_cleanup(void);
 
 /* syscalls.c */
 int	 run_syscalls(uint64_t, const char *);

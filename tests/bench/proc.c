@@ -86,14 +86,18 @@ kill_kids(void)
 void
 on_exit_cleanup(void)
 {
-	if (getpid() == main_pid)
+	if (getpid() == main_pid) {
 		kill_kids();
+		tls_cleanup();
+	}
 }
 
 void
 on_signal(int sig)
 {
 	kill_kids();
+	if (getpid() == main_pid)
+		tls_cleanup();
 	signal(sig, SIG_DFL);
 	raise(sig);
 }

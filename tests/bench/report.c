@@ -198,9 +198,13 @@ print_ratio(const struct result *d, const struct result *t)
 	    "", "", "", b, c, e, f);
 }
 
-/* The tunnel under test against the baseline's: rate, latency, CPU. */
+/*
+ * One tunnel against another, on a row labelled label: rate, latency,
+ * CPU (the one under test against the baseline's, TLS against plain).
+ */
 void
-print_compare(const struct result *base, const struct result *t)
+print_compare(const char *label, const struct result *base,
+    const struct result *t)
 {
 	char	a[16], b[16], c[16], e[16], f[16], g[16];
 
@@ -210,7 +214,7 @@ print_compare(const struct result *base, const struct result *t)
 	fmt_num(e, sizeof e, ratio(t->p999, base->p999), 2);
 	fmt_num(f, sizeof f, ratio(t->max, base->max), 2);
 	fmt_num(g, sizeof g, ratio(t->cpu_tun, base->cpu_tun), 2);
-	printf("%-7s %10s %10s %6s %6s %6s %8s %8s %8s %9s %8s\n", "t/base",
+	printf("%-7s %10s %10s %6s %6s %6s %8s %8s %8s %9s %19s\n", label,
 	    a, "", "", "", "", b, c, e, f, g);
 }
 
@@ -270,6 +274,15 @@ void
 json_line(const struct workload *wl, const char *run,
     const struct result *d, const struct result *t)
 {
+	json_line_vs(wl, run, d, t, NULL, NULL);
+}
+
+/* json_line(), and with key, the ratios of t to base under that key. */
+void
+json_line_vs(const struct workload *wl, const char *run,
+    const struct result *d, const struct result *t, const char *key,
+    const struct result *base)
+{
 	printf("JSON {\"workload\":\"%s\",\"run\":%s,\"flows\":%d,"
 	    "\"size\":%zu,\"window\":%d,\"rate\":%d,\"mode\":\"%s\",",
 	    wl->name, run, wl->flows, wl->size, wl->window, wl->rate,
@@ -287,6 +300,100 @@ json_line(const struct workload *wl, const char *run,
 	json_num(stdout, "p99.9", ratio(t->p999, d->p999), 3);
 	fputc(',', stdout);
 	json_num(stdout, "max", ratio(t->max, d->max), 3);
+	fputc('}', stdout);
+	if (key != NULL) {
+		fprintf(stdout, ",\"%s\":{", key);
+		json_num(stdout, "rt_per_s", ratio(t->rate, base->rate), 4);
+		fputc(',', stdout);
+		json_num(stdout, "cpu_us_per_rt",
+		    ratio(t->cpu_tun, base->cpu_tun), 4);
+		fputc(',', stdout);
+		json_num(stdout, "p50", ratio(t->p50, base->p50), 3);
+		fputc(',', stdout);
+		json_num(stdout, "p99", ratio(t->p99, base->p99), 3);
+		fputc(',', stdout);
+		json_num(stdout, "p99.9", ratio(t->p999, base->p999), 3);
+		fputc(',', stdout);
+		json_num(stdout, "max", ratio(t->max, base->max), 3);
+		fputc('}', stdout);
+	}
+	fputs("}\n", stdout);
+	fflush(stdout);
+}
+
+/*
+ * Issue 13's bounds on TLS: CPU per round trip at most 1.5 times the
+ * plain tunnel's for 1200-byte datagrams; round trips/s at least 0.7
+ * times plain where that is a throughput, 1200-byte datagrams kept 8 or
+ * more in flight (one in flight measures latency; a paced load, the
+ * pace). The ratios are the medians of the run-for-run ratios of the
+ * runs where both tunnels worked.
+ */
+#define TLS_CPU_MAX	1.5
+#define TLS_RATE_MIN	0.7
+void
+tls_verdict(const struct workload *wl, const struct result *plain,
+    const struct result *tls, int n)
+{
+	double	rv[MAXRUNS], cv[MAXRUNS], rr, cr;
+	char	rs[96], cs[96];
+	int	i, k = 0, cpu_bound, rate_bound;
+
+	for (i = 0; i < n; i++) {
+		if (!plain[i].ok || !tls[i].ok)
+			continue;
+		rv[k] = ratio(tls[i].rate, plain[i].rate);
+		cv[k] = ratio(tls[i].cpu_tun, plain[i].cpu_tun);
+		k++;
+	}
+	rr = median(rv, k);
+	cr = median(cv, k);
+	cpu_bound = wl->size == 1200;
+	rate_bound = wl->size == 1200 && wl->window > 0 &&
+	    wl->flows * wl->window >= 8;
+	if (rr < 0)
+		snprintf(rs, sizeof rs, "rt/s -");
+	else if (rate_bound)
+		snprintf(rs, sizeof rs, "rt/s %.3f (>= %.1f: %s)", rr,
+		    TLS_RATE_MIN, rr >= TLS_RATE_MIN ? "met" : "NOT MET");
+	else
+		snprintf(rs, sizeof rs, "rt/s %.3f (no bound: %s)", rr,
+		    wl->window == 0 ? "paced" : wl->size != 1200 ?
+		    "not 1200 B" : "one in flight");
+	if (cr < 0)
+		snprintf(cs, sizeof cs, "cpu/rt -");
+	else if (cpu_bound)
+		snprintf(cs, sizeof cs, "cpu/rt %.2f (<= %.1f: %s)", cr,
+		    TLS_CPU_MAX, cr <= TLS_CPU_MAX ? "met" : "NOT MET");
+	else
+		snprintf(cs, sizeof cs, "cpu/rt %.2f (no bound: not 1200 B)",
+		    cr);
+	printf("%-10s %s, %s", wl->name, rs, cs);
+	if (k == 0)
+		printf("; no run where both tunnels worked\n");
+	else if (n > 1)
+		printf("; median of %d run%s\n", k, k > 1 ? "s" : "");
+	else
+		printf("\n");
+	printf("JSON {\"workload\":\"%s\",\"run\":\"tls verdict\","
+	    "\"runs\":%d,\"tls_vs_plain\":{", wl->name, k);
+	json_num(stdout, "rt_per_s", rr, 4);
+	fputc(',', stdout);
+	json_num(stdout, "cpu_us_per_rt", cr, 4);
+	fputs("},\"bounds\":{", stdout);
+	if (rate_bound)
+		printf("\"rt_per_s_min\":%.1f,\"rt_per_s_met\":%s,",
+		    TLS_RATE_MIN, rr < 0 ? "null" : rr >= TLS_RATE_MIN ?
+		    "true" : "false");
+	else
+		printf("\"rt_per_s_min\":null,\"rt_per_s_met\":null,");
+	if (cpu_bound)
+		printf("\"cpu_us_per_rt_max\":%.1f,\"cpu_us_per_rt_met\":%s",
+		    TLS_CPU_MAX, cr < 0 ? "null" : cr <= TLS_CPU_MAX ?
+		    "true" : "false");
+	else
+		printf("\"cpu_us_per_rt_max\":null,"
+		    "\"cpu_us_per_rt_met\":null");
 	fputs("}}\n", stdout);
 	fflush(stdout);
 }

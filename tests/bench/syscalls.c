@@ -408,7 +408,7 @@ run_syscalls(uint64_t n, const char *tools)
 		L.count = n;
 		L.hook = tracer_hook;
 		L.hookarg = &tr;
-		if (tunnel_start(&t, wl, L.flows[0].port) == -1) {
+		if (tunnel_start(&t, wl, L.flows[0].port, 0) == -1) {
 			tunnel_stop(&t, 1);
 			flows_close(&L);
 			failures++;

@@ -108,13 +108,17 @@ echo_start(void)
  * A tunnel pair of the binary under test. Fixed mode: the listen side
  * sends from B1 to the echo server, the connect side from B2 to the
  * generator's one socket (cport). Auto mode: one socket per flow on the
- * listen side, replies back to each client on the connect side.
+ * listen side, replies back to each client on the connect side. With
+ * tls, the link is TLS: the listen side has tls.c's certificate and key,
+ * the connect side accepts the server by the pin of that key; both up
+ * lines must name the TLS version, or it does not count as up.
  */
 int
-tunnel_start(struct tunnel *t, const struct workload *wl, int cport)
+tunnel_start(struct tunnel *t, const struct workload *wl, int cport,
+    int tls)
 {
 	char		 tl[32], tc[32], ul[32], uc[32], pl[32], pc[32];
-	char		*argv[2][8];
+	char		*argv[2][12];
 	uint64_t	 until;
 	int		 ports[3], wfd, i, up[2] = { 0, 0 }, status;
 
@@ -148,6 +152,16 @@ tunnel_start(struct tunnel *t, const struct workload *wl, int cport)
 	argv[0][6] = pl;
 	argv[1][6] = pc;
 	argv[0][7] = argv[1][7] = NULL;
+	if (tls) {
+		argv[0][7] = (char *)"--tls-cert";
+		argv[0][8] = tls_cert;
+		argv[0][9] = (char *)"--tls-key";
+		argv[0][10] = tls_key;
+		argv[0][11] = NULL;
+		argv[1][7] = (char *)"--tls-pin";
+		argv[1][8] = tls_pin;
+		argv[1][9] = NULL;
+	}
 
 	until = now_ns() + (uint64_t)READY_MS * 1000000ULL;
 	for (i = 0; i < 2; i++) {
@@ -178,11 +192,18 @@ tunnel_start(struct tunnel *t, const struct workload *wl, int cport)
 		if (up[0] && up[1])
 			break;
 		if (now_ns() >= until) {
-			warnx_("the tunnel was not up within %d ms (%s %s)",
-			    READY_MS, binary, wl->name);
+			warnx_("the tunnel was not up within %d ms (%s %s%s)",
+			    READY_MS, binary, wl->name, tls ? ", TLS" : "");
 			return (-1);
 		}
 		sleep_ms(2);
+	}
+	for (i = 0; tls && i < 2; i++) {
+		if (!log_has(t->logfd[i], "TLSv1")) {
+			warnx_("%s side came up without TLS (%s %s)",
+			    end_name[i], binary, wl->name);
+			return (-1);
+		}
 	}
 	for (i = 0; i < 2; i++)
 		t->idle_hwm[i] = proc_kb(t->pid[i], "VmHWM:");

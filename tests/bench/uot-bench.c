@@ -1,8 +1,8 @@
 /*
  * uot-bench.c - the benchmark of udp-over-tcp ('make bench', issue 5).
  *
- *   uot-bench [-b BINARY] [-c BASELINE] [-d SECONDS] [-W SECONDS] [-r RUNS]
- *       [-w NAME,...]
+ *   uot-bench [-t] [-b BINARY] [-c BASELINE] [-d SECONDS] [-W SECONDS]
+ *       [-r RUNS] [-w NAME,...]
  *   uot-bench -s [-b BINARY] [-n ROUNDTRIPS] [-T perf|strace|all]
  *
  * One invocation runs each workload twice: straight against a UDP echo
@@ -16,6 +16,22 @@
  * say), right after the one under test, and a row of new/baseline
  * ratios follows: the two are measured on the same machine at the same
  * time, so the ratios hold even where the machine is busy.
+ *
+ * With -t ('make bench' gives it), each run also goes through a TLS
+ * tunnel of the binary under test (issue 13), right before or after the
+ * plain one (the order alternates from run to run): the listen side has
+ * a self-signed P-256 certificate made once per invocation by the
+ * openssl command (tls.c), the connect side accepts it by --tls-pin.
+ * A row of TLS/plain ratios follows (round trips/s, latency, CPU per
+ * round trip), a JSON line "tls N" with them under "tls_vs_plain", and
+ * at the end one verdict line per workload against issue 13's bounds:
+ * CPU per round trip with TLS at most 1.5 times plain for 1200-byte
+ * datagrams, round trips/s at least 0.7 times plain where that is a
+ * throughput (1200-byte datagrams, 8 or more in flight: w1200x8,
+ * flows64, bulk1200). Numbers only: a bound not met does not change the
+ * exit status. If the binary has no TLS (its --version names no
+ * OpenSSL) or openssl is missing, one line says so and the plain
+ * results print as ever.
  *
  * The echo server is a forked child (recvmmsg/sendmmsg, blocking). The
  * load generator is this process: one thread, non-blocking sockets, epoll
@@ -39,8 +55,9 @@
  * the tunnel a lot, so its batches differ from the real ones.
  *
  * Files: this one (options, a run, main), load.c (the generator),
- * tunnel.c (echo server, tunnel pair), report.c (table, JSON, medians),
- * syscalls.c (-s), proc.c (children, /proc), util.c, bench.h.
+ * tunnel.c (echo server, tunnel pair), report.c (table, JSON, medians,
+ * the TLS verdict), tls.c (-t: certificate, key, pin), syscalls.c (-s),
+ * proc.c (children, /proc), util.c, bench.h.
  */
 
 #ifdef HAVE_CONFIG_H
@@ -51,11 +68,17 @@
 
 #include "bench.h"
 
-/* The six workloads of issue 5. */
+/*
+ * The six workloads of issue 5, and bulk1200 (issue 13): a window of 64
+ * lets each end batch, so its round trips/s are the tunnel's throughput
+ * (w1200x8 and flows64 keep too few in flight to show what a full batch
+ * costs); the figure TLS is held to.
+ */
 const struct workload workloads[] = {
 	{ "w64x8", 1, 64, 8, 0, 0, "1 flow x 64 B, window 8" },
 	{ "w1200x8", 1, 1200, 8, 0, 0, "1 flow x 1200 B, window 8" },
 	{ "w1200x1", 1, 1200, 1, 0, 0, "1 flow x 1200 B, window 1" },
+	{ "bulk1200", 1, 1200, 64, 0, 0, "1 flow x 1200 B, window 64" },
 	{ "rate5k", 1, 200, 0, 5000, 0, "1 flow x 200 B at 5000/s" },
 	{ "flows64", 64, 1200, 1, 0, 1, "64 flows x 1200 B, window 1" },
 	{ "flows1000", 1000, 200, 1, 0, 1, "1000 flows x 200 B, window 1" },
@@ -64,6 +87,7 @@ const struct workload workloads[] = {
 
 const char		*binary;
 static const char	*baseline;
+static int		 opt_tls;
 double			 opt_dur = 3.0, opt_warm = 0.5;
 int			 opt_runs = 1, opt_verbose;
 long			 clk_tck = 100, ncpu = 1;
@@ -78,13 +102,16 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: uot-bench [-v] [-b BINARY] [-c BASELINE] [-d SECONDS]"
+	    "usage: uot-bench [-tv] [-b BINARY] [-c BASELINE] [-d SECONDS]"
 	    " [-W SECONDS] [-r RUNS] [-w NAME[,NAME...]]\n"
 	    "       uot-bench -s|--syscalls [-b BINARY] [-n ROUNDTRIPS]"
 	    " [-T perf|strace|all]\n"
 	    "\n"
 	    "  -b BINARY   the udp-over-tcp to measure (default $UOT_BINARY)\n"
 	    "  -c BINARY   also measure this one, run for run, and compare\n"
+	    "  -t          also measure BINARY with TLS on the link, run for"
+	    " run,\n"
+	    "              and compare with plain (issue 13's bounds)\n"
 	    "  -d SECONDS  measured time of each run (default 3)\n"
 	    "  -W SECONDS  warm-up before it (default 0.5)\n"
 	    "  -r RUNS     run each workload this many times, print medians\n"
@@ -113,7 +140,10 @@ measure_hook(struct load *L, int start, void *arg)
 	return (0);
 }
 
-/* One run of a workload: straight to the echo server, or tunneled. */
+/*
+ * One run of a workload: straight to the echo server (tunneled 0), or
+ * through a tunnel, plain (1) or TLS (2).
+ */
 static int
 run_one(const struct workload *wl, int tunneled, struct result *r)
 {
@@ -128,7 +158,8 @@ run_one(const struct workload *wl, int tunneled, struct result *r)
 	L.hook = measure_hook;
 	L.hookarg = &m;
 	if (tunneled) {
-		if (tunnel_start(&t, wl, L.flows[0].port) == -1) {
+		if (tunnel_start(&t, wl, L.flows[0].port, tunneled == 2) ==
+		    -1) {
 			tunnel_stop(&t, 1);
 			flows_close(&L);
 			return (-1);
@@ -179,9 +210,11 @@ int
 main(int argc, char *argv[])
 {
 	struct sigaction	 sa;
-	struct result		 res[NWORKLOADS][MAXRUNS][3], med[3];
+	/* Columns: direct, tunnel, baseline (-c), TLS (-t). */
+	static struct result	 res[NWORKLOADS][MAXRUNS][4];
+	struct result		 med[4];
 	const char		*under_test;
-	int			 ncols;
+	int			 col_used[4] = { 1, 1, 0, 0 };
 	const char		*tools = "all";
 	char			*list = NULL, *name, runbuf[16];
 	uint64_t		 count = 100000;
@@ -197,7 +230,7 @@ main(int argc, char *argv[])
 			break;
 	}
 	binary = getenv("UOT_BINARY");
-	while ((ch = getopt(argc, argv, "b:c:d:W:r:w:vsn:T:h")) != -1) {
+	while ((ch = getopt(argc, argv, "b:c:d:W:r:w:tvsn:T:h")) != -1) {
 		switch (ch) {
 		case 'b':
 			binary = optarg;
@@ -216,6 +249,9 @@ main(int argc, char *argv[])
 			break;
 		case 'w':
 			list = optarg;
+			break;
+		case 't':
+			opt_tls = 1;
 			break;
 		case 'v':
 			opt_verbose = 1;
@@ -246,7 +282,7 @@ main(int argc, char *argv[])
 		die("%s: %s", binary, strerror(errno));
 	if (baseline != NULL && access(baseline, X_OK) == -1)
 		die("%s: %s", baseline, strerror(errno));
-	ncols = baseline != NULL ? 3 : 2;
+	col_used[2] = baseline != NULL;
 	under_test = binary;
 
 	for (i = 0; i < NWORKLOADS; i++)
@@ -310,6 +346,13 @@ main(int argc, char *argv[])
 		stop_kid(echo_pid, &ch, NULL);
 		return (failures);
 	}
+	if (opt_tls && tls_setup(binary) == -1)
+		opt_tls = -1;		/* said why: left out */
+	else if (opt_tls) {
+		col_used[3] = 1;
+		printf("uot-bench: TLS: each run also through a TLS tunnel"
+		    " (--tls-cert, --tls-pin %s)\n", tls_pin);
+	}
 
 	for (i = 0; i < NWORKLOADS; i++) {
 		if (!selected[i])
@@ -317,8 +360,16 @@ main(int argc, char *argv[])
 		for (run = 0; run < opt_runs; run++) {
 			if (run_one(&workloads[i], 0, &res[i][run][0]) == -1)
 				failures++;
-			if (run_one(&workloads[i], 1, &res[i][run][1]) == -1)
-				failures++;
+			/* Plain and TLS one after the other, in turn first. */
+			for (k = 0; k < 2; k++) {
+				int	tls = (k + run) % 2 == 1;
+
+				if (tls && !col_used[3])
+					continue;
+				if (run_one(&workloads[i], tls ? 2 : 1,
+				    &res[i][run][tls ? 3 : 1]) == -1)
+					failures++;
+			}
 			if (baseline != NULL) {
 				binary = baseline;
 				if (run_one(&workloads[i], 1, &res[i][run][2]) ==
@@ -333,9 +384,15 @@ main(int argc, char *argv[])
 			print_row("tunnel", &res[i][run][1], 1);
 			if (baseline != NULL)
 				print_row("base", &res[i][run][2], 1);
+			if (col_used[3])
+				print_row("tls", &res[i][run][3], 1);
 			print_ratio(&res[i][run][0], &res[i][run][1]);
 			if (baseline != NULL)
-				print_compare(&res[i][run][2], &res[i][run][1]);
+				print_compare("t/base", &res[i][run][2],
+				    &res[i][run][1]);
+			if (col_used[3])
+				print_compare("tls/pl", &res[i][run][1],
+				    &res[i][run][3]);
 			json_line(&workloads[i], runbuf, &res[i][run][0],
 			    &res[i][run][1]);
 			if (baseline != NULL) {
@@ -344,8 +401,18 @@ main(int argc, char *argv[])
 				json_line(&workloads[i], runbuf,
 				    &res[i][run][0], &res[i][run][2]);
 			}
+			if (col_used[3]) {
+				snprintf(runbuf, sizeof runbuf, "\"tls %d\"",
+				    run + 1);
+				json_line_vs(&workloads[i], runbuf,
+				    &res[i][run][0], &res[i][run][3],
+				    "tls_vs_plain", &res[i][run][1]);
+			}
 			if (res[i][run][1].c.misrouted > 0 ||
 			    res[i][run][1].c.corrupted > 0)
+				failures++;
+			if (col_used[3] && (res[i][run][3].c.misrouted > 0 ||
+			    res[i][run][3].c.corrupted > 0))
 				failures++;
 		}
 	}
@@ -355,9 +422,11 @@ main(int argc, char *argv[])
 		for (i = 0; i < NWORKLOADS; i++) {
 			if (!selected[i])
 				continue;
-			for (k = 0; k < ncols; k++) {
+			for (k = 0; k < 4; k++) {
 				struct result	col[MAXRUNS];
 
+				if (!col_used[k])
+					continue;
 				for (run = 0; run < opt_runs; run++)
 					col[run] = res[i][run][k];
 				median_result(col, opt_runs, &med[k]);
@@ -367,16 +436,42 @@ main(int argc, char *argv[])
 			print_row("tunnel", &med[1], 1);
 			if (baseline != NULL)
 				print_row("base", &med[2], 1);
+			if (col_used[3])
+				print_row("tls", &med[3], 1);
 			print_ratio(&med[0], &med[1]);
 			if (baseline != NULL)
-				print_compare(&med[2], &med[1]);
+				print_compare("t/base", &med[2], &med[1]);
+			if (col_used[3])
+				print_compare("tls/pl", &med[1], &med[3]);
 			json_line(&workloads[i], "\"median\"", &med[0],
 			    &med[1]);
 			if (baseline != NULL)
 				json_line(&workloads[i], "\"baseline median\"",
 				    &med[0], &med[2]);
+			if (col_used[3])
+				json_line_vs(&workloads[i], "\"tls median\"",
+				    &med[0], &med[3], "tls_vs_plain", &med[1]);
 		}
 	}
+	if (col_used[3]) {
+		printf("\n==== TLS against plain, issue 13's bounds: cpu/rt <="
+		    " 1.5 for 1200 B; rt/s >= 0.7 for 1200 B, 8+ in flight"
+		    " ====\n");
+		for (i = 0; i < NWORKLOADS; i++) {
+			struct result	pl[MAXRUNS], tl[MAXRUNS];
+
+			if (!selected[i])
+				continue;
+			for (run = 0; run < opt_runs; run++) {
+				pl[run] = res[i][run][1];
+				tl[run] = res[i][run][3];
+			}
+			tls_verdict(&workloads[i], pl, tl, opt_runs);
+		}
+	}
+	if (opt_tls == -1)
+		printf("\n==== TLS against plain: left out (see the TLS line at"
+		    " the top) ====\n");
 	stop_kid(echo_pid, &ch, NULL);
 	return (failures ? 1 : 0);
 }
