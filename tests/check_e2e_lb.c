@@ -197,12 +197,8 @@ static struct e2e_proc *start_listen(const char *, int, int,
 static struct e2e_proc *start_connect(const char *, const char *const [],
 		     int, const char *const []);
 static struct e2e_proc *start_haproxy(const char *);
-static ssize_t	 find_line(struct e2e_proc *, const char *, const char *,
-		     size_t);
 static ssize_t	 wait_line(struct e2e_proc *, const char *, const char *,
 		     size_t, int);
-static int	 count_lines(struct e2e_proc *, const char *, const char *,
-		     size_t);
 static int	 count_lines_all(struct e2e_proc *);
 static void	 pump(int);
 static void	 echo_start(void);
@@ -461,28 +457,6 @@ start_haproxy(const char *body)
 	return (h);
 }
 
-/*
- * The first whole line of p's stderr at or after offset from that holds
- * a and (unless NULL) b after it: the offset just past its end, -1 if
- * none yet.
- */
-static ssize_t
-find_line(struct e2e_proc *p, const char *a, const char *b, size_t from)
-{
-	const char	*log, *m, *end, *mb;
-	size_t		 len;
-
-	log = e2e_log(p, &len);
-	while (from < len && (m = strstr(log + from, a)) != NULL) {
-		if ((end = strchr(m, '\n')) == NULL)
-			return (-1);	/* not whole yet */
-		if (b == NULL || ((mb = strstr(m, b)) != NULL && mb < end))
-			return ((ssize_t)(end - log) + 1);
-		from = (size_t)(end - log) + 1;
-	}
-	return (-1);
-}
-
 /* Wait up to timeout ms for such a line, pumping meanwhile; -1: none. */
 static ssize_t
 wait_line(struct e2e_proc *p, const char *a, const char *b, size_t from,
@@ -492,7 +466,7 @@ wait_line(struct e2e_proc *p, const char *a, const char *b, size_t from,
 	ssize_t		off;
 
 	for (;;) {
-		if ((off = find_line(p, a, b, from)) != -1)
+		if ((off = e2e_find_line(p, a, b, from)) != -1)
 			return (off);
 		if (e2e_now_ms() >= deadline) {
 			fprintf(stderr, "check_e2e_lb: %s did not log a line "
@@ -503,20 +477,6 @@ wait_line(struct e2e_proc *p, const char *a, const char *b, size_t from,
 		}
 		pump(TICK_MS);
 	}
-}
-
-/* Whole lines at or after from that hold a and (unless NULL) b. */
-static int
-count_lines(struct e2e_proc *p, const char *a, const char *b, size_t from)
-{
-	ssize_t	off;
-	int	n = 0;
-
-	while ((off = find_line(p, a, b, from)) != -1) {
-		n++;
-		from = (size_t)off;
-	}
-	return (n);
 }
 
 /* All the lines p has logged. */
@@ -892,7 +852,7 @@ wait_accepted(struct e2e_proc **ls, int nls, int n)
 
 	for (;;) {
 		for (have = 0, i = 0; i < nls; i++)
-			have += count_lines(ls[i], "closed -> up (accepted)",
+			have += e2e_count_lines(ls[i], "closed -> up (accepted)",
 			    NULL, 0);
 		if (have >= n)
 			return;
@@ -1066,7 +1026,7 @@ START_TEST(test_bytes)
 	    "one instance (A %d, B %d)", oninst[0], oninst[1]);
 	for (i = 0; i < 2; i++) {
 		proxy_stats(ls[i], &clients[i], &checks[i], &refused[i]);
-		require(count_lines(ls[i], "link 127.0.0.1:", "closed -> up "
+		require(e2e_count_lines(ls[i], "link 127.0.0.1:", "closed -> up "
 		    "(accepted)", 0) == (int)clients[i], "%s: not every peer "
 		    "is named 127.0.0.1:PORT", e2e_name(ls[i]));
 		require(refused[i] == 0, "%s refused %lu", e2e_name(ls[i]),
@@ -1111,8 +1071,8 @@ START_TEST(test_allow)
 
 	/* The refused one: some instance says so (at least once). */
 	deadline = e2e_now_ms() + E2E_READY_MS * slow;
-	while (find_line(la, refused, NULL, 0) == -1 &&
-	    find_line(lb, refused, NULL, 0) == -1) {
+	while (e2e_find_line(la, refused, NULL, 0) == -1 &&
+	    e2e_find_line(lb, refused, NULL, 0) == -1) {
 		require(e2e_now_ms() < deadline, "no instance logged \"%s\" "
 		    "within %d ms", refused + 2, E2E_READY_MS * slow);
 		pump(TICK_MS);
@@ -1134,7 +1094,7 @@ START_TEST(test_allow)
 			    "%s refused %.*s, not connect side 0 (127.0.0.1)",
 			    e2e_name(ls[i]), (int)(m - b), b);
 			port = atoi(b + 15);
-			require(find_line(hap, pstr("Connect from 127.0.0.1:%d "
+			require(e2e_find_line(hap, pstr("Connect from 127.0.0.1:%d "
 			    "to 127.0.0.1:%d ", port, front), NULL, 0) != -1,
 			    "%s refused 127.0.0.1:%d, a port HAProxy never saw "
 			    "connect to its frontend (HAProxy's own?)",
@@ -1151,11 +1111,11 @@ START_TEST(test_allow)
 	require(cl[1].got == cl[1].sent, "the allowed client lost %u of %u",
 	    cl[1].sent - cl[1].got, cl[1].sent);
 	for (i = 0; i < 2; i++) {
-		require(count_lines(ls[i], "link 127.0.0.1:", "-> up", 0) == 0,
+		require(e2e_count_lines(ls[i], "link 127.0.0.1:", "-> up", 0) == 0,
 		    "%s took a peer from 127.0.0.1", e2e_name(ls[i]));
 	}
-	require(find_line(la, "link 127.0.0.2:", "closed -> up (accepted)",
-	    0) != -1 || find_line(lb, "link 127.0.0.2:", "closed -> up "
+	require(e2e_find_line(la, "link 127.0.0.2:", "closed -> up (accepted)",
+	    0) != -1 || e2e_find_line(lb, "link 127.0.0.2:", "closed -> up "
 	    "(accepted)", 0) != -1, "no instance logged the allowed client "
 	    "as \"link 127.0.0.2:PORT: closed -> up (accepted)\"");
 }
@@ -1194,8 +1154,8 @@ START_TEST(test_checks)
 		    "in %d ms, not %d or more", e2e_name(ls[i]), checks,
 		    CHECKS_WINDOW, CHECKS_MIN);
 	}
-	require(find_line(hap, "Health check for server", NULL, 0) == -1 &&
-	    find_line(hap, " is DOWN", NULL, 0) == -1, "HAProxy saw a health "
+	require(e2e_find_line(hap, "Health check for server", NULL, 0) == -1 &&
+	    e2e_find_line(hap, " is DOWN", NULL, 0) == -1, "HAProxy saw a health "
 	    "check fail");
 	sides_start(0, 1, pstr("127.0.0.1:%d", front), 1);
 	cl_start();
@@ -1266,9 +1226,9 @@ START_TEST(test_kill)
 		    "B %lld ms after A was killed\n", i, took);
 		require(cl[i].at[1] > 0, "client %d: a reply, but B never "
 		    "carried it", i);
-		require(find_line(cs[i], "up -> backoff", NULL, off[i]) != -1,
+		require(e2e_find_line(cs[i], "up -> backoff", NULL, off[i]) != -1,
 		    "connect side %d: its link did not go down", i);
-		require(find_line(cs[i], "-> up", NULL, off[i]) != -1,
+		require(e2e_find_line(cs[i], "-> up", NULL, off[i]) != -1,
 		    "connect side %d: not \"-> up\" again", i);
 	}
 	cl_run(RUN_MS / 2);
@@ -1277,7 +1237,7 @@ START_TEST(test_kill)
 		if (!(onb & (1U << i)))
 			continue;
 		require(cl[i].at[0] == 0, "client %d of B reached A", i);
-		require(find_line(cs[i], "-> backoff", NULL, 0) == -1,
+		require(e2e_find_line(cs[i], "-> backoff", NULL, 0) == -1,
 		    "connect side %d (on B) lost its link", i);
 	}
 }
@@ -1346,7 +1306,7 @@ START_TEST(test_drain)
 	require(cl[a].at[1] == 0, "client %d reached B during the drain: its "
 	    "peer was not kept", a);
 	/* HAProxy learned it (A's port closed), with the peer still there. */
-	require(find_line(hap, "Server relays/a is DOWN", "1 sessions active",
+	require(e2e_find_line(hap, "Server relays/a is DOWN", "1 sessions active",
 	    hoff) != -1, "HAProxy did not mark A down during the drain, with "
 	    "its session still active");
 
@@ -1357,7 +1317,7 @@ START_TEST(test_drain)
 	    "ms after the drain was over\n", a, took);
 	require(cl[a].at[1] > 0, "client %d: a reply, but B never carried "
 	    "it", a);
-	require(find_line(cs[a], "-> up", NULL, coff) != -1, "connect side "
+	require(e2e_find_line(cs[a], "-> up", NULL, coff) != -1, "connect side "
 	    "%d: not \"-> up\" again after the drain", a);
 	cl_run(RUN_MS / 2);
 	cl_finish("drain", 1U << b);
@@ -1367,7 +1327,7 @@ START_TEST(test_drain)
 	require(lost <= DRAIN_LOST_MAX, "the drained client lost %u "
 	    "datagrams, more than the %d in flight at one every %d ms", lost,
 	    DRAIN_LOST_MAX, CL_MS * slow);
-	require(find_line(cs[b], "-> backoff", NULL, 0) == -1, "connect side "
+	require(e2e_find_line(cs[b], "-> backoff", NULL, 0) == -1, "connect side "
 	    "%d (on B) lost its link", b);
 }
 END_TEST
@@ -1419,7 +1379,7 @@ START_TEST(test_rotate)
 	fprintf(stderr, "check_e2e_lb: rotate: back through B %lld ms after "
 	    "A was killed\n", took);
 	require(cl[0].at[1] > 0, "a reply, but B never carried it");
-	require(find_line(lb, "closed -> up (accepted)", NULL, 0) != -1,
+	require(e2e_find_line(lb, "closed -> up (accepted)", NULL, 0) != -1,
 	    "listen B did not log its peer up");
 	cl_run(RUN_MS / 2);
 	cl_finish("rotate", 0);
@@ -1480,7 +1440,7 @@ stop_workers(struct e2e_proc *p, const long *w, int nw)
 	code = e2e_wait_exit(p, (E2E_EXIT_MS + 4000) * slow);
 	require(code == 0, "the supervisor exited %d after SIGTERM, not 0",
 	    code);
-	require(find_line(p, "stats total: ", NULL, off) != -1, "no \"stats "
+	require(e2e_find_line(p, "stats total: ", NULL, off) != -1, "no \"stats "
 	    "total:\" line at exit");
 	deadline = e2e_now_ms() + E2E_EXIT_MS;
 	for (i = 0; i < nw; i++) {
@@ -1548,8 +1508,8 @@ START_TEST(test_workers)
 	cl_finish("workers", ~0U);
 
 	worker_peers(p, &total, &w1, &w2);
-	l1 = count_lines(p, "worker 1: link ", "closed -> up (accepted)", 0);
-	l2 = count_lines(p, "worker 2: link ", "closed -> up (accepted)", 0);
+	l1 = e2e_count_lines(p, "worker 1: link ", "closed -> up (accepted)", 0);
+	l2 = e2e_count_lines(p, "worker 2: link ", "closed -> up (accepted)", 0);
 	fprintf(stderr, "check_e2e_lb: workers: peers %lu (1: %lu, 2: %lu); "
 	    "up lines: worker 1 %d, worker 2 %d\n", total, w1, w2, l1, l2);
 	require(total == WK_SIDES + WK_RAWS && w1 + w2 == total, "stats "
@@ -1660,7 +1620,7 @@ START_TEST(test_workers_restart)
 		dead[nd] = orig[nd];
 		t0 = e2e_now_ms();
 		n = kill_worker(p, sup, dead[nd], w, dead, nd + 1, NULL);
-		had = count_lines(p, pstr("worker %d: link ", n), "closed -> "
+		had = e2e_count_lines(p, pstr("worker %d: link ", n), "closed -> "
 		    "up (accepted)", 0);
 		fprintf(stderr, "check_e2e_lb: restart: worker %d (pid %ld), "
 		    "with %d peers, killed and restarted\n", n, dead[nd], had);
@@ -1668,7 +1628,7 @@ START_TEST(test_workers_restart)
 	for (i = 0; i < ncl; i++) {
 		took = cl_wait_top(i, sent[i], t0, RECOVER_MS * slow,
 		    "restart");
-		if (find_line(cs[i], "-> backoff", NULL, off[i]) == -1)
+		if (e2e_find_line(cs[i], "-> backoff", NULL, off[i]) == -1)
 			kept |= 1U << i;
 		else
 			fprintf(stderr, "check_e2e_lb: restart: connect side "

@@ -181,12 +181,8 @@ static struct e2e_proc *start_listen(const char *, int, int, int,
 		     const char *const []);
 static struct e2e_proc *start_connect(const char *, int, int, int,
 		     const char *const []);
-static ssize_t	 find_line(struct e2e_proc *, const char *, const char *,
-		     size_t);
 static ssize_t	 wait_line(struct e2e_proc *, const char *, const char *,
 		     size_t, int);
-static int	 count_lines(struct e2e_proc *, const char *, const char *,
-		     size_t);
 static unsigned long stats_count(struct e2e_proc *, const char *);
 static void	 pump(int);
 static void	 tunnel_init(struct tunnel *);
@@ -377,28 +373,6 @@ start_connect(const char *name, int tcp, int bind, int dest,
 	return (spawn_uot(name, &a));
 }
 
-/*
- * The first whole line of p's stderr at or after offset from that holds
- * a and (unless NULL) b after it: the offset just past its end, -1 if
- * none yet.
- */
-static ssize_t
-find_line(struct e2e_proc *p, const char *a, const char *b, size_t from)
-{
-	const char	*log, *m, *end, *mb;
-	size_t		 len;
-
-	log = e2e_log(p, &len);
-	while (from < len && (m = strstr(log + from, a)) != NULL) {
-		if ((end = strchr(m, '\n')) == NULL)
-			return (-1);	/* not whole yet */
-		if (b == NULL || ((mb = strstr(m, b)) != NULL && mb < end))
-			return ((ssize_t)(end - log) + 1);
-		from = (size_t)(end - log) + 1;
-	}
-	return (-1);
-}
-
 /* Wait up to timeout ms for such a line, pumping meanwhile; -1: none. */
 static ssize_t
 wait_line(struct e2e_proc *p, const char *a, const char *b, size_t from,
@@ -408,7 +382,7 @@ wait_line(struct e2e_proc *p, const char *a, const char *b, size_t from,
 	ssize_t		off;
 
 	for (;;) {
-		if ((off = find_line(p, a, b, from)) != -1)
+		if ((off = e2e_find_line(p, a, b, from)) != -1)
 			return (off);
 		if (e2e_now_ms() >= deadline) {
 			fprintf(stderr, "check_e2e_tls: %s did not log a line "
@@ -419,20 +393,6 @@ wait_line(struct e2e_proc *p, const char *a, const char *b, size_t from,
 		}
 		pump(TICK_MS);
 	}
-}
-
-/* Whole lines at or after from that hold a and (unless NULL) b. */
-static int
-count_lines(struct e2e_proc *p, const char *a, const char *b, size_t from)
-{
-	ssize_t	off;
-	int	n = 0;
-
-	while ((off = find_line(p, a, b, from)) != -1) {
-		n++;
-		from = (size_t)off;
-	}
-	return (n);
 }
 
 /*
@@ -527,11 +487,11 @@ wait_up(struct tunnel *t, const char *lwhat, const char *cwhat)
 {
 	require(wait_line(t->t, "-> up", NULL, 0, E2E_READY_MS) != -1,
 	    "the connect side did not come up");
-	require(find_line(t->t, "-> up", cwhat, 0) != -1, "the connect "
+	require(e2e_find_line(t->t, "-> up", cwhat, 0) != -1, "the connect "
 	    "side's up line lacks \"%s\"", cwhat);
 	require(wait_line(t->l, "-> up", NULL, 0, E2E_READY_MS) != -1,
 	    "the listen side did not log its peer up");
-	require(find_line(t->l, "-> up", lwhat, 0) != -1, "the listen "
+	require(e2e_find_line(t->l, "-> up", lwhat, 0) != -1, "the listen "
 	    "side's up line lacks \"%s\"", lwhat);
 }
 
@@ -621,10 +581,10 @@ wait_refused(struct e2e_proc *c, const char *why, const char *what)
 	off = wait_line(c, "-> backoff", "TLS:", (size_t)off, E2E_READY_MS);
 	require(off != -1, "%s: no second failed TLS attempt logged", what);
 	if (why != NULL) {
-		require(find_line(c, "-> backoff", why, 0) != -1, "%s: the "
+		require(e2e_find_line(c, "-> backoff", why, 0) != -1, "%s: the "
 		    "failure lines do not say \"%s\"", what, why);
 	}
-	require(find_line(c, "-> up", NULL, 0) == -1, "%s: the connect side "
+	require(e2e_find_line(c, "-> up", NULL, 0) == -1, "%s: the connect side "
 	    "came up", what);
 }
 
@@ -972,10 +932,10 @@ START_TEST(test_s_client)
 		require(wait_line(t.l, "TLS handshake failed", NULL, 0,
 		    E2E_READY_MS) != -1, "a TLS 1.1 client: the listen side "
 		    "logged no failed handshake");
-		require(find_line(t.l, "peer 127.0.0.1:", "TLS handshake "
+		require(e2e_find_line(t.l, "peer 127.0.0.1:", "TLS handshake "
 		    "failed", 0) != -1, "the failure line does not name the "
 		    "peer as \"peer 127.0.0.1:PORT: \"");
-		require(find_line(t.l, "-> up", NULL, 0) == -1, "a TLS 1.1 "
+		require(e2e_find_line(t.l, "-> up", NULL, 0) == -1, "a TLS 1.1 "
 		    "client was taken as a peer");
 		require(code != 0, "s_client -tls1_1 exited %d: it connected",
 		    code);
@@ -1040,7 +1000,7 @@ START_TEST(test_s_client_mtls)
 	    "failed handshake", _i == 1 ? "without a certificate" :
 	    "with another CA's certificate");
 	(void)e2e_wait_exit(sc, E2E_READY_MS);
-	require(find_line(t.l, "-> up", NULL, 0) == -1, "a client %s was "
+	require(e2e_find_line(t.l, "-> up", NULL, 0) == -1, "a client %s was "
 	    "taken as a peer", _i == 1 ? "without a certificate" :
 	    "with another CA's certificate");
 }
@@ -1139,7 +1099,7 @@ START_TEST(test_s_server)
 	}
 	/* "TLS: certificate verify failed (certificate has expired)" */
 	wait_refused(c, "verify failed", "an expired server certificate");
-	require(find_line(c, "-> backoff", "expired", 0) != -1, "the "
+	require(e2e_find_line(c, "-> backoff", "expired", 0) != -1, "the "
 	    "failure lines do not say the certificate expired");
 }
 END_TEST
@@ -1335,11 +1295,11 @@ START_TEST(test_verify)
 	require(e2e_udp_send(t.cfd, t.b2, "never", 5) == 0, "cannot send");
 	wait_refused(t.t, v->why, v->what);
 	if (strcmp(v->why, "matches no --tls-pin") == 0)
-		require(find_line(t.t, "-> backoff", pstr("the server's key "
+		require(e2e_find_line(t.t, "-> backoff", pstr("the server's key "
 		    "%s matches no --tls-pin", pin_of(v->cert)), 0) != -1,
 		    "%s: the failure line does not name the server's key "
 		    "as \"the server's key %s\"", v->what, pin_of(v->cert));
-	require(find_line(t.l, "-> up", NULL, 0) == -1, "%s: the listen side "
+	require(e2e_find_line(t.l, "-> up", NULL, 0) == -1, "%s: the listen side "
 	    "took the refusing connect side as a peer", v->what);
 	require(e2e_udp_recv(t.sfd, got, sizeof got, NULL, 0) == -1,
 	    "%s: a datagram reached the server", v->what);
@@ -1437,12 +1397,12 @@ START_TEST(test_mtls)
 	fn2 = test_socket();
 	/* Their clients send all along, until each failed three times. */
 	until = e2e_now_ms() + E2E_READY_MS;
-	while (count_lines(n1, "-> backoff", NULL, 0) < 3 ||
-	    count_lines(n2, "-> backoff", NULL, 0) < 3) {
+	while (e2e_count_lines(n1, "-> backoff", NULL, 0) < 3 ||
+	    e2e_count_lines(n2, "-> backoff", NULL, 0) < 3) {
 		require(e2e_now_ms() < until, "mtls: the refused connect "
 		    "sides did not fail three times each (%d, %d)",
-		    count_lines(n1, "-> backoff", NULL, 0),
-		    count_lines(n2, "-> backoff", NULL, 0));
+		    e2e_count_lines(n1, "-> backoff", NULL, 0),
+		    e2e_count_lines(n2, "-> backoff", NULL, 0));
 		if (e2e_now_ms() >= next) {
 			next = e2e_now_ms() + 20;
 			e2e_put32(bad, MAGIC_BAD);
@@ -1462,12 +1422,12 @@ START_TEST(test_mtls)
 	    "the server", echo_bad);
 	require(echo_other == 0, "mtls: %lu unknown datagrams reached the "
 	    "server", echo_other);
-	require(find_line(l, "TLS handshake failed", NULL, 0) != -1,
+	require(e2e_find_line(l, "TLS handshake failed", NULL, 0) != -1,
 	    "mtls: the listen side logged no failed handshake");
-	require(count_lines(l, "-> up", NULL, 0) == 1, "mtls: the listen "
+	require(e2e_count_lines(l, "-> up", NULL, 0) == 1, "mtls: the listen "
 	    "side took %d peers, not only the one with a good certificate",
-	    count_lines(l, "-> up", NULL, 0));
-	require(find_line(c, "up -> ", NULL, 0) == -1, "mtls: the good link "
+	    e2e_count_lines(l, "-> up", NULL, 0));
+	require(e2e_find_line(c, "up -> ", NULL, 0) == -1, "mtls: the good link "
 	    "went down");
 }
 END_TEST
@@ -1567,13 +1527,13 @@ START_TEST(test_stalled)
 	require(echo_bad == 0 && echo_other == 0, "stalled: %lu datagrams of "
 	    "the plain-TCP client reached the server", echo_bad +
 	    echo_other);
-	require(find_line(l, "(--max-peers)", NULL, 0) == -1 &&
-	    find_line(l, "room made", NULL, 0) == -1, "stalled: a pending "
+	require(e2e_find_line(l, "(--max-peers)", NULL, 0) == -1 &&
+	    e2e_find_line(l, "room made", NULL, 0) == -1, "stalled: a pending "
 	    "handshake counted against --max-peers");
-	require(count_lines(l, "-> up", NULL, 0) == 1, "stalled: the listen "
+	require(e2e_count_lines(l, "-> up", NULL, 0) == 1, "stalled: the listen "
 	    "side took %d peers, not only the good one",
-	    count_lines(l, "-> up", NULL, 0));
-	require(find_line(c, "up -> ", NULL, 0) == -1, "stalled: the good "
+	    e2e_count_lines(l, "-> up", NULL, 0));
+	require(e2e_find_line(c, "up -> ", NULL, 0) == -1, "stalled: the good "
 	    "link went down");
 }
 END_TEST
@@ -1636,7 +1596,7 @@ START_TEST(test_pending_limit)
 		    "most one more than %d was pending", i, PENDING_MAX + 1,
 		    raws[i].closed_ms - raws[i].opened_ms, PENDING_MAX);
 	}
-	require(find_line(l, "up -> ", NULL, 0) == -1, "pending: the good "
+	require(e2e_find_line(l, "up -> ", NULL, 0) == -1, "pending: the good "
 	    "link went down");
 }
 END_TEST
@@ -1685,10 +1645,10 @@ START_TEST(test_fixed_replace)
 	raw_input(&raws[st]);
 	require(!raws[st].closed, "fixed_replace: the stalled handshake was "
 	    "closed at once");
-	require(find_line(t.l, "-> up", NULL, lfrom) == -1 &&
-	    find_line(t.l, "up -> ", NULL, lfrom) == -1, "fixed_replace: "
+	require(e2e_find_line(t.l, "-> up", NULL, lfrom) == -1 &&
+	    e2e_find_line(t.l, "up -> ", NULL, lfrom) == -1, "fixed_replace: "
 	    "an unauthenticated connection replaced the peer");
-	require(find_line(t.t, "up -> ", NULL, tfrom) == -1,
+	require(e2e_find_line(t.t, "up -> ", NULL, tfrom) == -1,
 	    "fixed_replace: the connect side's link went down");
 }
 END_TEST
@@ -1856,9 +1816,9 @@ START_TEST(test_reload)
 	require(good_wait_reply(0, E2E_RECV_MS) != -1, "reload: no reply "
 	    "through the first link after the reload");
 	good_finish("reload");
-	require(find_line(c1, "up -> ", NULL, 0) == -1, "reload: the link "
+	require(e2e_find_line(c1, "up -> ", NULL, 0) == -1, "reload: the link "
 	    "that was up went down");
-	require(find_line(l, " -> closed", NULL, 0) == -1, "reload: the "
+	require(e2e_find_line(l, " -> closed", NULL, 0) == -1, "reload: the "
 	    "listen side closed a link");
 }
 END_TEST

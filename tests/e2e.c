@@ -913,3 +913,39 @@ e2e_udp_recv(int fd, void *buf, size_t size, int *from, int timeout)
 		e2e_pump(fd, (int)left);
 	}
 }
+
+/*
+ * The first whole line of p's stderr at or after offset from that holds
+ * a and (unless NULL) b after it: the offset just past its end, -1 if
+ * none yet.
+ */
+ssize_t
+e2e_find_line(struct e2e_proc *p, const char *a, const char *b, size_t from)
+{
+	const char	*log, *m, *end, *mb;
+	size_t		 len;
+
+	log = e2e_log(p, &len);
+	while (from < len && (m = strstr(log + from, a)) != NULL) {
+		if ((end = strchr(m, '\n')) == NULL)
+			return (-1);	/* not whole yet */
+		if (b == NULL || ((mb = strstr(m, b)) != NULL && mb < end))
+			return ((ssize_t)(end - log) + 1);
+		from = (size_t)(end - log) + 1;
+	}
+	return (-1);
+}
+
+/* Whole lines at or after from that hold a and (unless NULL) b. */
+int
+e2e_count_lines(struct e2e_proc *p, const char *a, const char *b, size_t from)
+{
+	ssize_t	off;
+	int	n = 0;
+
+	while ((off = e2e_find_line(p, a, b, from)) != -1) {
+		n++;
+		from = (size_t)off;
+	}
+	return (n);
+}

@@ -57,6 +57,10 @@ const char	*e2e_log(struct e2e_proc *, size_t *);
 size_t		 e2e_log_len(struct e2e_proc *);
 const char	*e2e_name(struct e2e_proc *);
 void		 e2e_dump(void);
+ssize_t		 e2e_find_line(struct e2e_proc *, const char *, const char *,
+		     size_t);
+int		 e2e_count_lines(struct e2e_proc *, const char *, const char *,
+		     size_t);
 void		 e2e_cleanup(int);
 
 /* e2e.c: descriptors, UDP on 127.0.0.1 */
