@@ -335,6 +335,9 @@ main(int argc, char *argv[])
 #if HAVE_DECL_TCP_NOTSENT_LOWAT
 		printf(", TCP_NOTSENT_LOWAT");
 #endif
+#if HAVE_DECL_SO_REUSEPORT
+		printf(", SO_REUSEPORT");
+#endif
 		if (tls_library() != NULL)
 			printf(", %s", tls_library());
 		printf("\n");
