@@ -99,6 +99,8 @@ struct load {
 	int			 nflows;
 	struct sockaddr_in	 target;	/* where datagrams go */
 	struct sockaddr_in	 from;		/* whence replies come */
+	struct sockaddr_in	*targets;	/* ntargets > 0: flow i sends */
+	int			 ntargets;	/* to targets[i % ntargets] */
 	uint32_t		 run;
 	uint64_t		 warm_ns;
 	uint64_t		 dur_ns;
