@@ -245,7 +245,7 @@ main(int argc, char *argv[])
 	char			*list = NULL, *name, runbuf[16];
 	uint64_t		 count = 100000;
 	int			 ch, i, k, run, selected[NWORKLOADS];
-	int			 syscalls = 0, failures = 0, many = 0;
+	int			 syscalls = 0, failures = 0, many = 0, few = 0;
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--syscalls") == 0)
@@ -331,6 +331,8 @@ main(int argc, char *argv[])
 	for (i = 0; i < NWORKLOADS; i++)
 		if (selected[i] && workloads[i].peers > 0)
 			many = 1;
+		else if (selected[i])
+			few = 1;
 
 	main_pid = getpid();
 	atexit(on_exit_cleanup);
@@ -517,7 +519,7 @@ main(int argc, char *argv[])
 				    &med[0], &med[3], "tls_vs_plain", &med[1]);
 		}
 	}
-	if (col_used[3]) {
+	if (col_used[3] && few) {
 		printf("\n==== TLS against plain, issue 13's bounds: cpu/rt <="
 		    " 1.5 for 1200 B; rt/s >= 0.7 for 1200 B, 8+ in flight"
 		    " ====\n");
