@@ -38,7 +38,7 @@
  * auto mode, 8 connect sides (--udp-sendto 127.0.0.1:auto, each its own
  * --udp-bind), the generator's 512 flows spread over them (flow i to
  * connect side i % 8), run with --workers 1 and --workers 2 in turn
- * first from run to run (peers.c; -c and -t leave it as it is). Rows w1
+ * first from run to run (peers.c; -c and -t add no runs to it). Rows w1
  * and w2: round trips/s, and CPU per round trip of every process of the
  * tunnel (L: the supervisor and each worker, found as its children in
  * /proc; C: the 8 connect sides); a row of w2/w1 ratios; each worker's
