@@ -213,6 +213,11 @@ farm_start(struct farm *f, const struct workload *wl, int n)
 	}
 	if (n > 1) {
 		f->nw = children(f->pid[0], f->wpid, MAXWORKERS);
+#ifndef __linux__
+		/* No /proc: no per-worker CPU or spread, the rest stands. */
+		if (f->nw == 0)
+			return (0);
+#endif
 		if (f->nw != n) {
 			warnx_("--workers %d: found %d workers under pid %ld",
 			    n, f->nw, (long)f->pid[0]);
