@@ -58,6 +58,8 @@ struct workload {
 	int		 rate;		/* datagrams/s when paced */
 	int		 automode;
 	const char	*what;
+	int		 peers;		/* > 0: that many connect sides, */
+					/* --workers 1 against 2 (peers.c) */
 };
 
 /* One sent datagram, until its reply or its loss. */
@@ -99,6 +101,8 @@ struct load {
 	int			 nflows;
 	struct sockaddr_in	 target;	/* where datagrams go */
 	struct sockaddr_in	 from;		/* whence replies come */
+	struct sockaddr_in	*targets;	/* ntargets > 0: flow i sends */
+	int			 ntargets;	/* to targets[i % ntargets] */
 	uint32_t		 run;
 	uint64_t		 warm_ns;
 	uint64_t		 dur_ns;
@@ -229,6 +233,31 @@ void	 json_line_vs(const struct workload *, const char *,
 void	 tls_verdict(const struct workload *, const struct result *,
 		     const struct result *, int);
 void	 median_result(struct result *, int, struct result *);
+
+/* peers.c */
+#define MAXPEERS	8		/* connect sides of one workload */
+#define MAXWORKERS	8		/* listen-side workers measured */
+struct spread {
+	int		 n;		/* workers found */
+	pid_t		 pid[MAXWORKERS];	/* in the order of their numbers */
+	double		 cpu_us[MAXWORKERS];	/* per round trip */
+	double		 sup_us;	/* the supervisor, per round trip */
+	int		 peers[MAXWORKERS];	/* from its stats lines */
+	double		 dgrams[MAXWORKERS];	/* udp in + tcp in, window */
+	double		 us_dgram[MAXWORKERS];	/* CPU per datagram, or -1 */
+	double		 us_per_dgram;	/* the listen side, all of it */
+	double		 top_share;	/* largest worker's share of them */
+};
+int	 run_peers(const struct workload *, int, struct result *,
+		     struct spread *);
+void	 spread_median(const struct spread *, int, struct spread *);
+void	 peers_print(const struct workload *, int, int,
+		     const struct result *, const struct result *,
+		     const struct result *, const struct spread *,
+		     const struct spread *);
+void	 peers_verdict(const struct workload *, const struct result *,
+		     const struct result *, int);
+void	 peers_caveat(void);
 
 /* tls.c */
 extern char			 tls_cert[], tls_key[], tls_pin[];

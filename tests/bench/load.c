@@ -37,6 +37,7 @@ static unsigned char	*pattern;
 static uint32_t		 run_counter;
 
 static uint32_t	 hdr_check(const struct hdr *);
+static struct sockaddr_in *flow_target(struct load *, const struct flow *);
 static size_t	 body_off(uint32_t, uint32_t);
 static void	 flows_open(struct load *, int, int);
 static void	 flow_advance(struct flow *);
@@ -65,6 +66,14 @@ hdr_check(const struct hdr *h)
 	x = mix32(x ^ (uint32_t)(h->sent >> 32));
 	x = mix32(x ^ h->size);
 	return (x);
+}
+
+/* Where flow f sends, and (with targets) whence its replies come. */
+static struct sockaddr_in *
+flow_target(struct load *L, const struct flow *f)
+{
+	return (L->ntargets > 0 ? &L->targets[f->id % (uint32_t)L->ntargets] :
+	    &L->target);
 }
 
 /* Where in the pattern the body of datagram seq of flow starts. */
@@ -168,6 +177,7 @@ flow_send(struct load *L, struct flow *f, uint32_t n, uint64_t now)
 {
 	static struct hdr	 hdrs[BATCH];
 	size_t			 size = L->wl->size;
+	struct sockaddr_in	*to = flow_target(L, f);
 	struct slot		*s;
 	struct hdr		*h;
 	uint32_t		 m, i, k, seq, total = 0;
@@ -200,8 +210,8 @@ flow_send(struct load *L, struct flow *f, uint32_t n, uint64_t now)
 			iovs[i][1].iov_base = pattern + body_off(f->id, seq);
 			iovs[i][1].iov_len = size - HDRLEN;
 			memset(&msgs[i], 0, sizeof msgs[i]);
-			msgs[i].msg_hdr.msg_name = &L->target;
-			msgs[i].msg_hdr.msg_namelen = sizeof L->target;
+			msgs[i].msg_hdr.msg_name = to;
+			msgs[i].msg_hdr.msg_namelen = sizeof *to;
 			msgs[i].msg_hdr.msg_iov = iovs[i];
 			msgs[i].msg_hdr.msg_iovlen = 2;
 #endif
@@ -219,8 +229,8 @@ flow_send(struct load *L, struct flow *f, uint32_t n, uint64_t now)
 			    f->next_seq + k);
 			iov[1].iov_len = size - HDRLEN;
 			memset(&mh, 0, sizeof mh);
-			mh.msg_name = &L->target;
-			mh.msg_namelen = sizeof L->target;
+			mh.msg_name = to;
+			mh.msg_namelen = sizeof *to;
 			mh.msg_iov = iov;
 			mh.msg_iovlen = 2;
 			do
@@ -343,7 +353,8 @@ reply(struct load *L, struct flow *f, const unsigned char *buf, size_t len,
 	    memcmp(buf + HDRLEN, pattern + body_off(h.flow, h.seq),
 	    size - HDRLEN) != 0)
 		L->c[ph].corrupted++;
-	else if (owner != f || !same_addr(from, &L->from))
+	else if (owner != f || !same_addr(from, L->ntargets > 0 ?
+	    flow_target(L, f) : &L->from))
 		L->c[ph].misrouted++;
 	else {
 		L->c[ph].received++;

@@ -33,6 +33,26 @@
  * OpenSSL) or openssl is missing, one line says so and the plain
  * results print as ever.
  *
+ * peers8x64 (issue 14) is a many-peers workload, part of the default
+ * set (about 10 s of a run with the default -d 3): one listen side in
+ * auto mode, 8 connect sides (--udp-sendto 127.0.0.1:auto, each its own
+ * --udp-bind), the generator's 512 flows spread over them (flow i to
+ * connect side i % 8), run with --workers 1 and --workers 2 in turn
+ * first from run to run (peers.c; -c and -t add no runs to it). Rows w1
+ * and w2: round trips/s, and CPU per round trip of every process of the
+ * tunnel (L: the supervisor and each worker, found as its children in
+ * /proc; C: the 8 connect sides); a row of w2/w1 ratios; each worker's
+ * share of the CPU, its peers and its datagrams (udp in + tcp in, from
+ * the listen side's stats lines after a SIGUSR1 as the window opens and
+ * another as it closes) and its CPU per datagram; the listen side's CPU
+ * per datagram; JSON lines "workers1 N", "workers2 N" (with
+ * workers2_vs_workers1) and "spread N"; at the end the run-for-run
+ * ratios. On a machine of few CPUs the generator, echo server and
+ * connect sides share them with the workers, so w2 cannot be twice w1:
+ * one line says so, and one line, labelled an extrapolation, gives what
+ * a 16-core relay would carry at the measured CPU per datagram (16 /
+ * that, the listen side alone on the machine).
+ *
  * The echo server is a forked child (recvmmsg/sendmmsg, blocking). The
  * load generator is this process: one thread, non-blocking sockets, epoll
  * on Linux (poll elsewhere), recvmmsg/sendmmsg where configure found
@@ -56,7 +76,8 @@
  *
  * Files: this one (options, a run, main), load.c (the generator),
  * tunnel.c (echo server, tunnel pair), report.c (table, JSON, medians,
- * the TLS verdict), tls.c (-t: certificate, key, pin), syscalls.c (-s),
+ * the TLS verdict), tls.c (-t: certificate, key, pin), peers.c (the
+ * many-peers workload, --workers 1 against 2), syscalls.c (-s),
  * proc.c (children, /proc), util.c, bench.h.
  */
 
@@ -72,16 +93,19 @@
  * The six workloads of issue 5, and bulk1200 (issue 13): a window of 64
  * lets each end batch, so its round trips/s are the tunnel's throughput
  * (w1200x8 and flows64 keep too few in flight to show what a full batch
- * costs); the figure TLS is held to.
+ * costs); the figure TLS is held to. peers8x64 (issue 14): 8 connect
+ * sides against one listen side, --workers 1 against 2.
  */
 const struct workload workloads[] = {
-	{ "w64x8", 1, 64, 8, 0, 0, "1 flow x 64 B, window 8" },
-	{ "w1200x8", 1, 1200, 8, 0, 0, "1 flow x 1200 B, window 8" },
-	{ "w1200x1", 1, 1200, 1, 0, 0, "1 flow x 1200 B, window 1" },
-	{ "bulk1200", 1, 1200, 64, 0, 0, "1 flow x 1200 B, window 64" },
-	{ "rate5k", 1, 200, 0, 5000, 0, "1 flow x 200 B at 5000/s" },
-	{ "flows64", 64, 1200, 1, 0, 1, "64 flows x 1200 B, window 1" },
-	{ "flows1000", 1000, 200, 1, 0, 1, "1000 flows x 200 B, window 1" },
+	{ "w64x8", 1, 64, 8, 0, 0, "1 flow x 64 B, window 8", 0 },
+	{ "w1200x8", 1, 1200, 8, 0, 0, "1 flow x 1200 B, window 8", 0 },
+	{ "w1200x1", 1, 1200, 1, 0, 0, "1 flow x 1200 B, window 1", 0 },
+	{ "bulk1200", 1, 1200, 64, 0, 0, "1 flow x 1200 B, window 64", 0 },
+	{ "rate5k", 1, 200, 0, 5000, 0, "1 flow x 200 B at 5000/s", 0 },
+	{ "flows64", 64, 1200, 1, 0, 1, "64 flows x 1200 B, window 1", 0 },
+	{ "flows1000", 1000, 200, 1, 0, 1, "1000 flows x 200 B, window 1", 0 },
+	{ "peers8x64", 512, 1200, 1, 0, 1, "8 connect sides x 64 flows x"
+	    " 1200 B, window 1", 8 },
 };
 #define NWORKLOADS	((int)(sizeof workloads / sizeof workloads[0]))
 
@@ -210,16 +234,18 @@ int
 main(int argc, char *argv[])
 {
 	struct sigaction	 sa;
-	/* Columns: direct, tunnel, baseline (-c), TLS (-t). */
-	static struct result	 res[NWORKLOADS][MAXRUNS][4];
-	struct result		 med[4];
+	/* Columns: direct, tunnel, baseline (-c), TLS (-t), workers 2. */
+	static struct result	 res[NWORKLOADS][MAXRUNS][5];
+	static struct spread	 spr[NWORKLOADS][MAXRUNS][2];
+	struct spread		 smed[2];
+	struct result		 med[5];
 	const char		*under_test;
 	int			 col_used[4] = { 1, 1, 0, 0 };
 	const char		*tools = "all";
 	char			*list = NULL, *name, runbuf[16];
 	uint64_t		 count = 100000;
 	int			 ch, i, k, run, selected[NWORKLOADS];
-	int			 syscalls = 0, failures = 0;
+	int			 syscalls = 0, failures = 0, many = 0, few = 0;
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--syscalls") == 0)
@@ -302,6 +328,11 @@ main(int argc, char *argv[])
 		}
 		free(list);
 	}
+	for (i = 0; i < NWORKLOADS; i++)
+		if (selected[i] && workloads[i].peers > 0)
+			many = 1;
+		else if (selected[i])
+			few = 1;
 
 	main_pid = getpid();
 	atexit(on_exit_cleanup);
@@ -353,6 +384,8 @@ main(int argc, char *argv[])
 		printf("uot-bench: TLS: each run also through a TLS tunnel"
 		    " (--tls-cert, --tls-pin %s)\n", tls_pin);
 	}
+	if (many)
+		peers_caveat();
 
 	for (i = 0; i < NWORKLOADS; i++) {
 		if (!selected[i])
@@ -360,6 +393,26 @@ main(int argc, char *argv[])
 		for (run = 0; run < opt_runs; run++) {
 			if (run_one(&workloads[i], 0, &res[i][run][0]) == -1)
 				failures++;
+			if (workloads[i].peers > 0) {
+				/* --workers 1 and 2, in turn first. */
+				for (k = 0; k < 2; k++) {
+					int	w = (k + run) % 2;
+
+					if (run_peers(&workloads[i], w + 1,
+					    &res[i][run][w ? 4 : 1],
+					    &spr[i][run][w]) == -1)
+						failures++;
+				}
+				peers_print(&workloads[i], run + 1, opt_runs,
+				    &res[i][run][0], &res[i][run][1],
+				    &res[i][run][4], &spr[i][run][0],
+				    &spr[i][run][1]);
+				for (k = 1; k < 5; k += 3)
+					if (res[i][run][k].c.misrouted > 0 ||
+					    res[i][run][k].c.corrupted > 0)
+						failures++;
+				continue;
+			}
 			/* Plain and TLS one after the other, in turn first. */
 			for (k = 0; k < 2; k++) {
 				int	tls = (k + run) % 2 == 1;
@@ -422,14 +475,27 @@ main(int argc, char *argv[])
 		for (i = 0; i < NWORKLOADS; i++) {
 			if (!selected[i])
 				continue;
-			for (k = 0; k < 4; k++) {
+			for (k = 0; k < 5; k++) {
 				struct result	col[MAXRUNS];
 
-				if (!col_used[k])
+				if (k < 4 ? !col_used[k] :
+				    workloads[i].peers == 0)
 					continue;
 				for (run = 0; run < opt_runs; run++)
 					col[run] = res[i][run][k];
 				median_result(col, opt_runs, &med[k]);
+			}
+			if (workloads[i].peers > 0) {
+				for (k = 0; k < 2; k++) {
+					struct spread	col[MAXRUNS];
+
+					for (run = 0; run < opt_runs; run++)
+						col[run] = spr[i][run][k];
+					spread_median(col, opt_runs, &smed[k]);
+				}
+				peers_print(&workloads[i], 0, opt_runs, &med[0],
+				    &med[1], &med[4], &smed[0], &smed[1]);
+				continue;
 			}
 			print_head(&workloads[i], "; median");
 			print_row("direct", &med[0], 0);
@@ -453,14 +519,14 @@ main(int argc, char *argv[])
 				    &med[0], &med[3], "tls_vs_plain", &med[1]);
 		}
 	}
-	if (col_used[3]) {
+	if (col_used[3] && few) {
 		printf("\n==== TLS against plain, issue 13's bounds: cpu/rt <="
 		    " 1.5 for 1200 B; rt/s >= 0.7 for 1200 B, 8+ in flight"
 		    " ====\n");
 		for (i = 0; i < NWORKLOADS; i++) {
 			struct result	pl[MAXRUNS], tl[MAXRUNS];
 
-			if (!selected[i])
+			if (!selected[i] || workloads[i].peers > 0)
 				continue;
 			for (run = 0; run < opt_runs; run++) {
 				pl[run] = res[i][run][1];
@@ -468,6 +534,22 @@ main(int argc, char *argv[])
 			}
 			tls_verdict(&workloads[i], pl, tl, opt_runs);
 		}
+	}
+	if (many) {
+		printf("\n==== --workers 2 against --workers 1, many peers"
+		    " ====\n");
+		for (i = 0; i < NWORKLOADS; i++) {
+			struct result	w1[MAXRUNS], w2[MAXRUNS];
+
+			if (!selected[i] || workloads[i].peers == 0)
+				continue;
+			for (run = 0; run < opt_runs; run++) {
+				w1[run] = res[i][run][1];
+				w2[run] = res[i][run][4];
+			}
+			peers_verdict(&workloads[i], w1, w2, opt_runs);
+		}
+		peers_caveat();
 	}
 	if (opt_tls == -1)
 		printf("\n==== TLS against plain: left out (see the TLS line at"
