@@ -70,6 +70,7 @@ struct supervisor {
 	int			 status;
 	struct event		*report;
 	struct tunnel_totals	 gone;		/* of workers since replaced */
+	int			 activated_fd;	/* systemd's socket, or -1 */
 };
 
 /* In a worker: which one, its slot, and where it listens. */
@@ -181,6 +182,8 @@ worker_main(struct supervisor *sv, unsigned int i)
 	workers_self = i + 1;
 	/* The supervisor's handlers stay with the supervisor. */
 	signal(SIGCHLD, SIG_DFL);
+	/* It alone speaks to systemd, which hears the main PID only. */
+	(void)unsetenv("NOTIFY_SOCKET");
 	snprintf(prefix, sizeof prefix, "worker %u: ", i + 1);
 	log_set_prefix(prefix);
 	memset(&workers_slots[i], 0, sizeof workers_slots[i]);
@@ -235,6 +238,16 @@ supervisor_reap(struct supervisor *sv, pid_t pid, int status)
 	w->pid = 0;
 	if (sv->stopping)
 		return;
+	/*
+	 * A clean exit is a stop someone asked of the worker itself (a
+	 * kill of the whole group, say): it is not restarted, and the
+	 * supervisor ends with the last of them.
+	 */
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		log_info("worker %u (pid %ld) stopped; not restarted",
+		    (unsigned int)(w - sv->w) + 1, (long)pid);
+		return;
+	}
 	if (WIFSIGNALED(status))
 		snprintf(how, sizeof how, "killed by signal %d",
 		    WTERMSIG(status));
@@ -300,6 +313,11 @@ supervisor_signalcb(evutil_socket_t sig, short events, void *arg)
 			log_info("%s: stopping %u workers", strsignal((int)sig),
 			    sv->n);
 		sv->stopping = 1;
+		/* Ours, the shared socket must close too for a drain. */
+		if (workers_fd != -1 && workers_fd != sv->activated_fd) {
+			close(workers_fd);
+			workers_fd = -1;
+		}
 		supervisor_forward(sv, (int)sig);
 		return;
 	}
@@ -357,7 +375,7 @@ workers_run(const struct options *opts, unsigned int n, workers_runfn run,
 	memset(workers_slots, 0, n * sizeof *workers_slots);
 
 	how = "SO_REUSEPORT";
-	activated = notify_listen_fd();
+	activated = sv.activated_fd = notify_listen_fd();
 #if HAVE_DECL_SO_REUSEPORT
 	if (activated != -1)
 #endif
