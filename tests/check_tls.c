@@ -205,7 +205,7 @@ pin_of(X509 *x, unsigned char pin[PIN_LEN])
 {
 	EVP_PKEY	*k = X509_get_pubkey(x);
 	unsigned char	*der = NULL;
-	int		 len;
+	int		 len = 0;
 
 	if (k == NULL || (len = i2d_PUBKEY(k, &der)) <= 0)
 		die("i2d_PUBKEY");
