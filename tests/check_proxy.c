@@ -85,10 +85,13 @@ make_sa(struct sockaddr_storage *ss, const char *ip, uint16_t port)
 {
 	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
 	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
+	struct in_addr		 a4;
 
 	memset(ss, 0, sizeof *ss);
-	if (inet_pton(AF_INET, ip, &sin->sin_addr) == 1) {
+	/* Not into ss: musl's inet_pton leaves bytes behind when it fails. */
+	if (inet_pton(AF_INET, ip, &a4) == 1) {
 		sin->sin_family = AF_INET;
+		sin->sin_addr = a4;
 		sin->sin_port = htons(port);
 		return;
 	}
