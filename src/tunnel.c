@@ -8,7 +8,8 @@
  * Auto mode, connect side (--udp-sendto IP:auto): every client of the
  * bound socket is a flow, and a frame coming back is sent to its flow's
  * client, and only to a live flow. Auto mode, listen side (--udp-bind
- * auto): each accepted peer is handed to peer.c.
+ * auto): each accepted peer is handed to peer.c. How a connection
+ * becomes a peer is tunnel_listen.c's.
  */
 #include "config.h"
 
@@ -36,34 +37,10 @@
 #include "tls.h"
 #include "tls_accept.h"
 #include "tunnel.h"
+#include "tunnel_private.h"
 #include "udp.h"
 #include "workers.h"
 
-struct tunnel {
-	struct event_base	*base;
-	const struct options	*opts;
-
-	int			 udp_fd;	/* bound at --udp-bind */
-	struct event		*udp_ev;
-	int			 udp_reading;
-	uint32_t		 udp_drops;	/* kernel's count, seen */
-	int			 stopped;	/* shutting down */
-	struct sockaddr_storage	 dest;		/* --udp-sendto */
-	socklen_t		 destlen;
-
-	struct link		*link;		/* all but listen-side auto */
-	struct listener		*listener;	/* listen side */
-	struct flow_table	*flows;		/* connect-side auto */
-	struct flow_limit	 limit;
-	struct peer_env		 peers;		/* listen-side auto */
-	struct tls_ctx		*tls;		/* main's; NULL: plain TCP */
-	struct tls_accept	*tls_gate;	/* listen side with TLS */
-	uint64_t		 tls_refused;	/* by a gate since freed */
-	struct proxy_accept	*proxy_gate;	/* --proxy-protocol */
-	struct proxy_accept_stats proxy_done;	/* of a gate since freed */
-	struct log_ratelimit	 udp_rl;
-	struct log_ratelimit	 allow_rl;
-};
 
 static void	tunnel_udp_readcb(evutil_socket_t, short, void *);
 static void	tunnel_udp_batch(struct tunnel *, struct udp_msg *, int);
@@ -71,10 +48,6 @@ static int	tunnel_scope_clash(struct tunnel *, struct flow *,
 		    const struct sockaddr *);
 static void	tunnel_framecb(struct link *, const struct frame *, void *);
 static void	tunnel_flushcb(struct link *, void *);
-static void	tunnel_acceptcb(int, const struct sockaddr *, void *);
-static void	tunnel_admit(int, const struct sockaddr *, void *);
-static void	tunnel_take_peer(int, const struct sockaddr *, struct tls_conn *,
-		    void *);
 static int	tunnel_resolve_dest(struct tunnel *);
 static int	tunnel_open_udp(struct tunnel *);
 static int	tunnel_flow_bind(struct tunnel *);
@@ -95,7 +68,7 @@ tunnel_link_config(const struct options *opts, struct link_config *cfg)
 }
 
 /* Listen side with --udp-bind auto: each accepted peer gets its flows. */
-static int
+int
 tunnel_is_peer_mode(const struct tunnel *t)
 {
 	return (t->opts->side == SIDE_LISTEN && t->opts->udp_bind.is_auto);
@@ -557,117 +530,6 @@ tunnel_flushcb(struct link *link, void *arg)
 	udp_sendq_flush();
 }
 
-/* No --allow: anyone; else the peer must be in one of the ranges. */
-static int
-tunnel_allowed(const struct tunnel *t, const struct sockaddr *sa)
-{
-	size_t	i;
-
-	if (t->opts->nallow == 0)
-		return (1);
-	for (i = 0; i < t->opts->nallow; i++)
-		if (addr_cidr_match(&t->opts->allow[i], sa))
-			return (1);
-	return (0);
-}
-
-/*
- * A connection: behind a balancer (--proxy-protocol) its header comes
- * first and names the client; the rest is tunnel_admit's.
- */
-static void
-tunnel_acceptcb(int fd, const struct sockaddr *sa, void *arg)
-{
-	struct tunnel	*t = arg;
-
-	if (t->proxy_gate != NULL)
-		proxy_accept_start(t->proxy_gate, fd, sa);
-	else
-		tunnel_admit(fd, sa, t);
-}
-
-/*
- * A client (the balancer's, with --proxy-protocol): from an allowed
- * address, and with TLS once its handshake is done (tls_accept.c), it
- * becomes a peer.
- */
-static void
-tunnel_admit(int fd, const struct sockaddr *sa, void *arg)
-{
-	struct tunnel	*t = arg;
-	char		 name[ADDR_STRLEN];
-
-	if (!tunnel_allowed(t, sa)) {
-		if (log_ratelimit(&t->allow_rl))
-			log_warnx("peer %s: refused, not in any --allow range",
-			    addr_fmt(sa, name, sizeof name));
-		evutil_closesocket(fd);
-		return;
-	}
-	if (t->tls_gate != NULL)
-		tls_accept_start(t->tls_gate, fd, sa);
-	else
-		tunnel_take_peer(fd, sa, NULL, t);
-}
-
-/*
- * Fixed mode has one peer: the newest connection replaces the old. In
- * auto mode every peer gets its own link and flows.
- */
-static void
-tunnel_take_peer(int fd, const struct sockaddr *sa, struct tls_conn *tls,
-    void *arg)
-{
-	struct tunnel	*t = arg;
-	char		 name[ADDR_STRLEN], why[ADDR_STRLEN + 32];
-
-	if (t->stopped) {	/* a handshake that ended as we stop */
-		tls_conn_free(tls);
-		evutil_closesocket(fd);
-		return;
-	}
-	if (tunnel_is_peer_mode(t)) {
-		peer_accept(&t->peers, fd, sa, tls);
-		return;
-	}
-	if (link_state(t->link) == LINK_UP) {
-		snprintf(why, sizeof why, "replaced by new peer %s",
-		    addr_fmt(sa, name, sizeof name));
-		link_close(t->link, why);
-	}
-	link_attach_tls(t->link, fd, sa, tls);
-}
-
-/*
- * SIGTERM with --drain-timeout: no new peers (the listening socket is
- * closed, so a balancer's checks see the instance gone and send new
- * connections elsewhere; handshakes under way end), while the peers
- * there keep their links and flows.
- */
-void
-tunnel_drain(struct tunnel *t)
-{
-	listener_free(t->listener);
-	t->listener = NULL;
-	if (t->proxy_gate != NULL) {
-		t->proxy_done = *proxy_accept_stats(t->proxy_gate);
-		proxy_accept_free(t->proxy_gate);
-		t->proxy_gate = NULL;
-	}
-	t->tls_refused += tls_accept_refused(t->tls_gate);
-	tls_accept_free(t->tls_gate);
-	t->tls_gate = NULL;
-}
-
-/* Peers connected now (listen side). */
-size_t
-tunnel_peers(struct tunnel *t)
-{
-	if (tunnel_is_peer_mode(t))
-		return (t->peers.npeers);
-	return (t->link != NULL && link_state(t->link) == LINK_UP ? 1 : 0);
-}
-
 /* What this process has carried: for the supervisor of --workers. */
 void
 tunnel_totals(struct tunnel *t, struct tunnel_totals *tt)
@@ -681,21 +543,4 @@ tunnel_totals(struct tunnel *t, struct tunnel_totals *tt)
 		tt->peers = tunnel_peers(t);
 	tt->flows_active = t->limit.active;
 	tt->flows_created = t->limit.created;
-}
-
-/* SIGHUP: the TLS files again, for the connections to come. */
-void
-tunnel_reload(struct tunnel *t)
-{
-	char	err[512];
-
-	if (t->tls == NULL) {
-		log_info("SIGHUP: nothing to reload");
-		return;
-	}
-	if (tls_ctx_reload(t->tls, err, sizeof err) != 0)
-		log_warnx("SIGHUP: TLS files not reloaded, the old ones "
-		    "stay: %s", err);
-	else
-		log_info("SIGHUP: TLS files reloaded");
 }
